@@ -1,0 +1,50 @@
+#include "self_image.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "elements/error.hpp"
+
+namespace elements::runtime {
+namespace {
+
+std::string self_path() {
+  if (const char* target = std::getenv("TARGET_APPIMAGE"); target && *target) {
+    char buf[PATH_MAX];
+    if (!::realpath(target, buf)) throw_errno("open TARGET_APPIMAGE", target);
+    return buf;
+  }
+  char buf[PATH_MAX];
+  ssize_t n = check(::readlink("/proc/self/exe", buf, sizeof buf - 1), "read", "/proc/self/exe");
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+self_image open_self_image() {
+  self_image self;
+  self.file.path = self_path();
+  // /proc/self/exe is the file we were exec'd from even if its path was
+  // replaced since; TARGET_APPIMAGE names another file on purpose.
+  const char* open_path = std::getenv("TARGET_APPIMAGE") ? self.file.path.c_str() : "/proc/self/exe";
+  self.file.fd.reset(check(::open(open_path, O_RDONLY | O_CLOEXEC), "open", self.file.path));
+  self.extent = payload::read_elf_extent(self.file.fd.get(), self.file.path);
+  self.file.offset = self.extent.end;
+  self.has_payload = payload::has_squashfs_at(self.file.fd.get(), self.file.offset);
+  return self;
+}
+
+std::string read_section(const self_image& self, const std::optional<payload::section>& sec) {
+  if (!sec || sec->size == 0) return {};
+  std::string buf(sec->size, '\0');
+  ssize_t n = ::pread(self.file.fd.get(), buf.data(), buf.size(), static_cast<off_t>(sec->offset));
+  if (n < 0) throw_errno("read", self.file.path);
+  buf.resize(static_cast<std::size_t>(n));
+  if (auto nul = buf.find('\0'); nul != std::string::npos) buf.resize(nul);
+  return buf;
+}
+
+}  // namespace elements::runtime

@@ -1,0 +1,25 @@
+// The runtime's own file: where its payload starts and what its ELF
+// sections hold.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "elements/payload.hpp"
+#include "squash_mount.hpp"
+
+namespace elements::runtime {
+
+struct self_image {
+  payload_file file;
+  payload::elf_extent extent;
+  bool has_payload = false;  // false for squashfs-root/AppRun: the payload is beside it
+};
+
+// Opens $TARGET_APPIMAGE or /proc/self/exe and locates the payload.
+self_image open_self_image();
+
+// The contents of a section, NUL padding removed ("" when absent).
+std::string read_section(const self_image& self, const std::optional<payload::section>& sec);
+
+}  // namespace elements::runtime

@@ -1,0 +1,74 @@
+// Getting at the payload: the mount ladder of DESIGN.md section 3
+// (kernel loop, in-process FUSE, extract-once cache), plus direct reads of
+// single files and extraction for the --appimage-* options.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "elements/unique_fd.hpp"
+
+namespace elements::runtime {
+
+// The file that carries the payload.
+struct payload_file {
+  unique_fd fd;          // opened O_RDONLY|O_CLOEXEC
+  std::string path;      // absolute path, for messages and fusermount3
+  std::uint64_t offset;  // where the squashfs starts
+};
+
+enum class mount_method { kernel, fuse, extract, directory };
+const char* to_string(mount_method m);
+
+// A payload made visible as a directory tree (AppRun, .elements/, rootfs/).
+// Destruction unmounts / stops serving; mounts made inside a private mount
+// namespace also vanish with it, so a killed runtime leaves nothing behind.
+class mounted_payload {
+ public:
+  virtual ~mounted_payload() = default;
+  // The directory that holds AppRun, .elements and rootfs.
+  virtual const std::string& root() const = 0;
+  virtual mount_method method() const = 0;
+  // For --elements-debug, e.g. "/dev/loop3" or "fusermount3".
+  virtual std::string detail() const { return {}; }
+};
+
+// Reads one regular file of the payload without mounting anything
+// (libsquashfuse on the file). Throws elements::error when it is missing.
+std::string read_payload_file(const payload_file& file, std::string_view path);
+
+// 1. kernel: loop device over the file at its offset (read-only, autoclear),
+//    squashfs mounted read-only on `target`. Needs CAP_SYS_ADMIN in the
+//    initial user namespace; call inside a private mount namespace.
+std::unique_ptr<mounted_payload> mount_kernel(const payload_file& file, const std::string& target);
+
+// 2. fuse. Can this process open /dev/fuse for reading and writing?
+bool fuse_device_usable();
+// ... direct: open /dev/fuse and mount on `target` (needs CAP_SYS_ADMIN over
+// the current mount namespace, e.g. in a new user+mount namespace), then serve
+// the payload with libsquashfuse from threads of this process. The process
+// must not unshare a user namespace after this (it is multi-threaded then).
+std::unique_ptr<mounted_payload> mount_fuse(const payload_file& file, const std::string& target);
+// ... through fusermount3, for when /dev/fuse is not usable directly. Two
+// phases: prepare() runs fusermount3 (auto_unmount) in the host namespaces
+// while the process is still single-threaded; serve() starts serving.
+class fusermount_pending;
+std::unique_ptr<fusermount_pending> fusermount_prepare(const payload_file& file);  // null: no fusermount3
+std::unique_ptr<mounted_payload> fusermount_serve(std::unique_ptr<fusermount_pending> pending);
+
+// 3. extract: the payload extracted once into
+//    ${XDG_CACHE_HOME:-~/.cache}/elements/<payload digest>/ (temp dir, then
+//    rename), reused by later runs. Never serves a half-extracted tree.
+std::unique_ptr<mounted_payload> extract_cached(const payload_file& file);
+
+// The tree of an already extracted AppImage (squashfs-root/AppRun).
+std::unique_ptr<mounted_payload> plain_directory(const std::string& root);
+
+// --appimage-extract [PATTERN]: every entry (or those whose path matches the
+// fnmatch PATTERN) into `dest`, printing each path as the AppImage runtime does.
+void extract_to(const payload_file& file, const std::string& dest, const std::string& pattern,
+                bool verbose);
+
+}  // namespace elements::runtime
