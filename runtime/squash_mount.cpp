@@ -1,17 +1,117 @@
 #include "squash_mount.hpp"
 
+#include <sys/stat.h>
+
 #include "elements/error.hpp"
+#include "squash_image.hpp"
 
 namespace elements::runtime {
 
 const char* to_string(mount_method m) {
   switch (m) {
-    case mount_method::kernel: return "kernel";
-    case mount_method::fuse: return "fuse";
-    case mount_method::extract: return "extract";
-    case mount_method::directory: return "directory";
+    case mount_method::kernel:
+      return "kernel";
+    case mount_method::fuse:
+      return "fuse";
+    case mount_method::extract:
+      return "extract";
+    case mount_method::directory:
+      return "directory";
   }
   return "?";
+}
+
+void open_squash(sqfs* fs, int fd, const std::string& path, std::uint64_t offset) {
+  const std::string where = path + ": the payload at offset " + std::to_string(offset);
+  switch (sqfs_init(fs, fd, static_cast<std::size_t>(offset))) {
+    case SQFS_OK:
+      return;
+    case SQFS_BADFORMAT:
+      throw error(where +
+                  " is not a squashfs image (hint: the file is damaged or truncated; "
+                  "download or build it again)");
+    case SQFS_BADVERSION: {
+      int major = 0, minor = 0;
+      sqfs_version(fs, &major, &minor);
+      throw error(where + " is squashfs " + std::to_string(major) + "." + std::to_string(minor) +
+                  ", which this runtime cannot read (hint: rebuild it with elements-pack)");
+    }
+    case SQFS_BADCOMP: {
+      const char* name = sqfs_compression_name(sqfs_compression(fs));
+      throw error(where + " is compressed with " + (name ? name : "an unknown method") +
+                  ", which this runtime cannot read (hint: rebuild it with --compression zstd)");
+    }
+    default:
+      throw error(where +
+                  " cannot be read (hint: the file is damaged or truncated; download "
+                  "or build it again)");
+  }
+}
+
+sqfs_inode squash_image::root() {
+  return inode(sqfs_inode_root(&fs_));
+}
+
+sqfs_inode squash_image::inode(sqfs_inode_id id) {
+  sqfs_inode in{};
+  if (sqfs_inode_get(&fs_, &in, id) != SQFS_OK) damaged("an inode");
+  return in;
+}
+
+std::size_t squash_image::read(sqfs_inode& in, std::uint64_t offset, void* buf, std::size_t size) {
+  auto n = static_cast<sqfs_off_t>(size);
+  if (sqfs_read_range(&fs_, &in, static_cast<sqfs_off_t>(offset), &n, buf) != SQFS_OK)
+    damaged("a file's data");
+  return static_cast<std::size_t>(n);
+}
+
+std::string squash_image::readlink(sqfs_inode& in) {
+  std::size_t size = 0;
+  if (sqfs_readlink(&fs_, &in, nullptr, &size) != SQFS_OK) damaged("a symbolic link");
+  std::string target(size + 1, '\0');
+  if (sqfs_readlink(&fs_, &in, target.data(), &size) != SQFS_OK) damaged("a symbolic link");
+  target.resize(target.find('\0'));
+  return target;
+}
+
+void squash_image::damaged(std::string_view what) const {
+  throw error(
+      path_ + ": cannot read " + std::string(what) +
+      " of the payload (hint: the file is damaged or truncated; download or build it again)");
+}
+
+std::string read_payload_file(const payload_file& file, std::string_view path) {
+  squash_image img(file);
+  sqfs_inode in = img.root();
+  const std::string p(path);
+  bool found = false;
+  if (sqfs_lookup_path(img.fs(), &in, p.c_str(), &found) != SQFS_OK) img.damaged(p);
+  if (!found)
+    throw error(file.path + ": the payload has no " + p +
+                " (hint: this file was not built by elements-pack; rebuild it)");
+  if (!S_ISREG(in.base.mode))
+    throw error(file.path + ": " + p + " in the payload is not a regular file (hint: rebuild it)");
+  std::string data(in.xtra.reg.file_size, '\0');
+  data.resize(img.read(in, 0, data.data(), data.size()));
+  return data;
+}
+
+namespace {
+
+class directory_payload final : public mounted_payload {
+ public:
+  explicit directory_payload(std::string root) : root_(std::move(root)) {}
+  const std::string& root() const override { return root_; }
+  mount_method method() const override { return mount_method::directory; }
+
+ private:
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<mounted_payload> plain_directory(const std::string& root) {
+  return std::make_unique<directory_payload>(root);
 }
 
 }  // namespace elements::runtime

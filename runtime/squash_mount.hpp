@@ -48,14 +48,35 @@ std::unique_ptr<mounted_payload> mount_kernel(const payload_file& file, const st
 bool fuse_device_usable();
 // ... direct: open /dev/fuse and mount on `target` (needs CAP_SYS_ADMIN over
 // the current mount namespace, e.g. in a new user+mount namespace), then serve
-// the payload with libsquashfuse from threads of this process. The process
-// must not unshare a user namespace after this (it is multi-threaded then).
+// the payload with libsquashfuse from a thread of this process. The process
+// must not unshare a user namespace after this (it is multi-threaded then),
+// nor call this after unshare(CLONE_NEWPID): from then on the kernel refuses
+// it new threads (this throws saying so). The same holds for
+// fusermount_serve(). Mount first, then unshare(CLONE_NEWPID) and fork.
 std::unique_ptr<mounted_payload> mount_fuse(const payload_file& file, const std::string& target);
 // ... through fusermount3, for when /dev/fuse is not usable directly. Two
 // phases: prepare() runs fusermount3 (auto_unmount) in the host namespaces
 // while the process is still single-threaded; serve() starts serving.
-class fusermount_pending;
-std::unique_ptr<fusermount_pending> fusermount_prepare(const payload_file& file);  // null: no fusermount3
+// (Complete here so callers can own it; the container side needs the mount
+// point to reach it once a tmpfs covers /tmp.)
+struct fusermount_pending {
+  const payload_file* file = nullptr;
+  unique_fd fuse;          // the /dev/fuse connection fusermount3 handed over
+  std::string mountpoint;  // host directory it is mounted on (auto_unmount)
+  // A helper process in the host namespaces owns fusermount3 and removes the
+  // mount point once this link closes (destruction, or the runtime's death).
+  unique_fd helper_link;
+  int helper_pid = -1;
+  // The caller's ids outside any user namespace: the mount belongs to them,
+  // so the image's root-owned files are shown as theirs.
+  unsigned owner_uid = 0, owner_gid = 0;
+  fusermount_pending() = default;
+  fusermount_pending(const fusermount_pending&) = delete;
+  fusermount_pending& operator=(const fusermount_pending&) = delete;
+  ~fusermount_pending();  // never served: unmounts and removes the mount point
+};
+// Null when fusermount3 is not on PATH.
+std::unique_ptr<fusermount_pending> fusermount_prepare(const payload_file& file);
 std::unique_ptr<mounted_payload> fusermount_serve(std::unique_ptr<fusermount_pending> pending);
 
 // 3. extract: the payload extracted once into

@@ -1,0 +1,61 @@
+// libsquashfuse for the runtime's C++: its C headers in one place, and an
+// owner for a squashfs image opened at an offset inside the runtime's file.
+// Internal to runtime/: the library's config.h leaks macros (VERSION,
+// PACKAGE, ...) that must not reach other code.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+extern "C" {
+#include <squashfuse.h>
+}
+#undef PACKAGE
+#undef PACKAGE_BUGREPORT
+#undef PACKAGE_NAME
+#undef PACKAGE_STRING
+#undef PACKAGE_TARNAME
+#undef PACKAGE_URL
+#undef PACKAGE_VERSION
+#undef VERSION
+
+#include "squash_mount.hpp"
+
+namespace elements::runtime {
+
+// Opens the image at `offset` of `fd` into `fs` (which must stay where it
+// is: the library keeps pointers into it). Throws elements::error naming `path`.
+void open_squash(sqfs* fs, int fd, const std::string& path, std::uint64_t offset);
+
+// An image opened for one pass of reading; not thread-safe (the library's
+// caches are not).
+class squash_image {
+ public:
+  explicit squash_image(const payload_file& file) : path_(file.path) {
+    open_squash(&fs_, file.fd.get(), file.path, file.offset);
+  }
+  squash_image(const squash_image&) = delete;
+  squash_image& operator=(const squash_image&) = delete;
+  ~squash_image() { sqfs_destroy(&fs_); }
+
+  sqfs* fs() noexcept { return &fs_; }
+  const std::string& path() const noexcept { return path_; }
+
+  sqfs_inode root();
+  sqfs_inode inode(sqfs_inode_id id);
+  // Reads up to `size` bytes at `offset` of a regular file; returns how many.
+  std::size_t read(sqfs_inode& inode, std::uint64_t offset, void* buf, std::size_t size);
+  std::string readlink(sqfs_inode& inode);
+
+  // The payload is unreadable at `what`: a damaged or truncated file.
+  [[noreturn]] void damaged(std::string_view what) const;
+
+ private:
+  sqfs fs_{};
+  std::string path_;
+};
+
+}  // namespace elements::runtime
