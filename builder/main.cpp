@@ -1,1 +1,82 @@
-int main() { return 0; }
+// elements-pack: a root filesystem and a definition in, one executable file out.
+#include <ctime>
+#include <iostream>
+
+#include "assemble.hpp"
+#include "build_steps.hpp"
+#include "cli.hpp"
+#include "definition.hpp"
+#include "elements/error.hpp"
+#include "payload_layout.hpp"
+#include "progress.hpp"
+#include "runtime_blob.hpp"
+#include "source.hpp"
+
+using namespace elements;
+using namespace elements::builder;
+
+namespace {
+
+int pack(const pack_options& opt) {
+  const progress say(opt.progress, opt.quiet);
+
+  // The whole definition is checked before anything is read or written.
+  const definition def = load_definition(opt.definition);
+  const source_ref from = resolve_source(def, opt.from);
+  if (opt.check) {
+    std::cout << to_json(def.run).dump(2) << '\n';
+    return exit_ok;
+  }
+
+  // Entries the builder makes carry the epoch (0 without one), so the same
+  // inputs give the same tree; only the image's own time is "now".
+  const made_attrs made{0, 0, opt.source_date_epoch.value_or(0)};
+
+  say.phase("reading the rootfs from " + from.text);
+  node_ptr rootfs = open_source(from, made)->read_tree();
+  for (const auto& step : def.build) {
+    say.phase("copying " + step.source_text + " to " + step.target);
+    apply_copy(rootfs, step, made);
+  }
+  // The rootfs is mounted read-only: what the runtime mounts over must exist.
+  for (const auto& warning : add_mount_points(rootfs, def.run, made)) say.warn(warning);
+
+  const runtime_image runtime = opt.runtime
+                                    ? load_runtime_file(*opt.runtime)
+                                    : load_runtime(embedded_runtime(), "the embedded runtime");
+  node_ptr payload = make_payload_tree(def, memory_file(runtime.bytes, "AppRun"), rootfs, made);
+
+  assembly how;
+  how.output = opt.output.value_or(def.name + ".AppImage");
+  how.update_information = def.update_information;
+  how.squashfs.comp = opt.comp;
+  how.squashfs.clamp_mtime = opt.source_date_epoch;
+  how.squashfs.mkfs_time =
+      static_cast<std::uint32_t>(opt.source_date_epoch.value_or(std::time(nullptr)));
+  say.phase("writing " + how.output.native() + " (" + opt.comp.to_string() + ")");
+  const auto written = assemble(runtime, payload, how);
+  say.phase("wrote " + how.output.native() + ": " + std::to_string(written.inodes) + " inodes, " +
+            std::to_string((runtime.bytes.size() + written.size) / 1024) + " KiB");
+  return exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const pack_options opt = parse_cli(argc, argv);
+    if (opt.answer) {
+      std::cout << *opt.answer;
+      return exit_ok;
+    }
+    return pack(opt);
+  } catch (const error& e) {
+    std::cerr << "elements-pack: " << e.what() << '\n';
+    // The shared error type defaults to the runtime's 125; a builder that
+    // fails for any reason but bad input failed its build.
+    return e.status() == exit_usage ? exit_usage : exit_build_failed;
+  } catch (const std::exception& e) {
+    std::cerr << "elements-pack: " << e.what() << '\n';
+    return exit_build_failed;
+  }
+}

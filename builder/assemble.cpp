@@ -1,0 +1,90 @@
+#include "assemble.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "elements/error.hpp"
+#include "elements/unique_fd.hpp"
+#include "output_file.hpp"
+
+namespace elements::builder {
+namespace {
+
+void write_all(int fd, std::span<const unsigned char> bytes, std::uint64_t offset,
+               const std::string& name) {
+  while (!bytes.empty()) {
+    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("write", name);
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+}
+
+}  // namespace
+
+runtime_image load_runtime(std::span<const unsigned char> bytes, std::string name) {
+  runtime_image rt{std::move(name), {}, {}};
+  // read_elf_extent reads a file; a memory file gives it one without
+  // touching the disk.
+  unique_fd fd(::memfd_create("elements-runtime", MFD_CLOEXEC));
+  if (!fd) throw_errno("create a memory file for", rt.name);
+  write_all(fd.get(), bytes, 0, rt.name);
+  try {
+    rt.extent = payload::read_elf_extent(fd.get(), rt.name);
+  } catch (const error& e) {
+    throw usage_error(std::string(e.what()) + " (expected an elements runtime)");
+  }
+  if (!rt.extent.appimage_magic)
+    throw usage_error(rt.name +
+                      ": not an AppImage type 2 runtime (no 'AI' 0x02 at e_ident[8..10])");
+  // A runtime given as an existing AppImage carries its old payload: cut it.
+  rt.bytes.assign(bytes.begin(),
+                  bytes.begin() + static_cast<std::ptrdiff_t>(
+                                      std::min<std::uint64_t>(bytes.size(), rt.extent.end)));
+  rt.bytes.resize(rt.extent.end, 0);
+  return rt;
+}
+
+runtime_image load_runtime_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw usage_error("--runtime: cannot read " + path.native() + ": " + std::strerror(errno));
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+  if (in.bad()) throw usage_error("--runtime: cannot read " + path.native());
+  return load_runtime(bytes, path.native());
+}
+
+squashfs_result assemble(const runtime_image& runtime, const node_ptr& payload,
+                         const assembly& how) {
+  std::vector<unsigned char> head = runtime.bytes;
+  if (!how.update_information.empty()) {
+    const auto& sec = runtime.extent.upd_info;
+    if (!sec)
+      throw usage_error(runtime.name + " has no .upd_info section for the update information");
+    if (how.update_information.size() > sec->size)
+      throw usage_error("the update information is " +
+                        std::to_string(how.update_information.size()) + " bytes; " + runtime.name +
+                        " holds at most " + std::to_string(sec->size));
+    auto* at = head.data() + sec->offset;
+    std::fill_n(at, sec->size, 0);
+    std::memcpy(at, how.update_information.data(), how.update_information.size());
+  }
+
+  output_file out(how.output);
+  write_all(out.fd(), head, 0, out.temp_path().native());
+  squashfs_result result = write_squashfs(out.fd(), runtime.extent.end, payload, how.squashfs);
+  if (!payload::has_squashfs_at(out.fd(), runtime.extent.end))
+    throw error(out.temp_path().native() + ": the payload is missing after writing it",
+                exit_build_failed);
+  out.commit();
+  return result;
+}
+
+}  // namespace elements::builder

@@ -1,0 +1,37 @@
+// The file itself (DESIGN.md section 1): the runtime, its update information,
+// and the squashfs payload at the runtime's ELF extent end.
+#pragma once
+
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "elements/payload.hpp"
+#include "squashfs_writer.hpp"
+#include "tree.hpp"
+
+namespace elements::builder {
+
+struct runtime_image {
+  std::string name;                  // for messages
+  std::vector<unsigned char> bytes;  // exactly up to the payload offset
+  payload::elf_extent extent;
+};
+
+// Checks that `bytes` are an AppImage type 2 runtime and cuts or pads them to
+// the payload offset, as the runtime computes it. Throws usage_error.
+runtime_image load_runtime(std::span<const unsigned char> bytes, std::string name);
+runtime_image load_runtime_file(const std::filesystem::path& path);
+
+struct assembly {
+  std::filesystem::path output;
+  std::string update_information;  // into .upd_info, NUL padded
+  squashfs_options squashfs;
+};
+
+// Writes the runtime and the payload image to `output`, whole or not at all.
+squashfs_result assemble(const runtime_image& runtime, const node_ptr& payload,
+                         const assembly& how);
+
+}  // namespace elements::builder

@@ -1,0 +1,112 @@
+#include "cli.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+#include <vector>
+
+#include <cxxopts.hpp>
+
+#include "elements/error.hpp"
+
+namespace elements::builder {
+namespace {
+
+cxxopts::Options make_options() {
+  cxxopts::Options o("elements-pack",
+                     "Packs a root filesystem and a definition (element.json) into one executable "
+                     "file that runs as a rootless container.");
+  o.custom_help("[OPTIONS]");
+  o.positional_help("DEFINITION");
+  auto add = o.add_options();
+  add("o,output", "write FILE instead of NAME.AppImage", cxxopts::value<std::string>(), "FILE");
+  add("from",
+      "take the rootfs from SOURCE instead of the definition's \"from\" (dir:PATH | scratch)",
+      cxxopts::value<std::string>(), "SOURCE");
+  add("compression", "zstd[:LEVEL] (default zstd:15), xz[:LEVEL], gzip[:LEVEL] or lz4",
+      cxxopts::value<std::string>(), "ALGO");
+  add("runtime", "use this runtime instead of the embedded one", cxxopts::value<std::string>(),
+      "FILE");
+  add("source-date-epoch",
+      "clamp every timestamp to N seconds since 1970 for reproducible output (default: "
+      "$SOURCE_DATE_EPOCH)",
+      cxxopts::value<std::string>(), "N");
+  add("no-cache", "do not reuse cached build steps");
+  add("check", "validate the definition and print the resolved spec; write nothing");
+  add("progress", "auto (when stderr is a terminal), always or never",
+      cxxopts::value<std::string>(), "WHEN");
+  add("q,quiet", "print errors only");
+  add("V,version", "print the version");
+  add("h,help", "print this help");
+  o.add_options("positional")("definition", "", cxxopts::value<std::vector<std::string>>());
+  o.parse_positional({"definition"});
+  return o;
+}
+
+}  // namespace
+
+std::int64_t parse_epoch(const std::string& text, const std::string& where) {
+  const bool digits =
+      !text.empty() && text.size() <= 10 &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const std::int64_t v = digits ? std::stoll(text) : -1;
+  if (v < 0 || v > std::numeric_limits<std::uint32_t>::max())
+    throw usage_error(where + ": \"" + text +
+                      "\" is not a time in seconds since 1970 (from 0 to 4294967295)");
+  return v;
+}
+
+pack_options parse_cli(int argc, char** argv) {
+  auto spec = make_options();
+  cxxopts::ParseResult r;
+  try {
+    r = spec.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw usage_error(std::string(e.what()) + " (see elements-pack --help)");
+  }
+  pack_options o;
+  if (r.count("help")) {
+    o.answer = spec.help({""}) +
+               "\nDEFINITION is an element.json file, or a folder holding one.\n"
+               "Exit status: 0 done, 1 the build failed, 2 bad definition or usage.\n";
+    return o;
+  }
+  if (r.count("version")) {
+    o.answer = std::string("elements-pack ") + ELEMENTS_VERSION + "\n";
+    return o;
+  }
+  const auto positional = r.count("definition") ? r["definition"].as<std::vector<std::string>>()
+                                                : std::vector<std::string>{};
+  if (positional.empty())
+    throw usage_error("missing DEFINITION (usage: elements-pack [OPTIONS] element.json)");
+  if (positional.size() > 1)
+    throw usage_error("one DEFINITION at a time; \"" + positional[1] + "\" is one too many");
+  o.definition = positional[0];
+  if (r.count("output")) o.output = r["output"].as<std::string>();
+  if (r.count("from")) o.from = r["from"].as<std::string>();
+  o.comp = parse_compression(r.count("compression") ? r["compression"].as<std::string>() : "zstd");
+  if (r.count("runtime")) o.runtime = r["runtime"].as<std::string>();
+  if (r.count("source-date-epoch")) {
+    o.source_date_epoch =
+        parse_epoch(r["source-date-epoch"].as<std::string>(), "--source-date-epoch");
+  } else if (const char* env = std::getenv("SOURCE_DATE_EPOCH"); env && *env) {
+    o.source_date_epoch = parse_epoch(env, "SOURCE_DATE_EPOCH");
+  }
+  o.no_cache = r.count("no-cache") > 0;
+  o.check = r.count("check") > 0;
+  o.quiet = r.count("quiet") > 0;
+  if (r.count("progress")) {
+    const auto p = r["progress"].as<std::string>();
+    if (p == "auto")
+      o.progress = progress_mode::automatic;
+    else if (p == "always")
+      o.progress = progress_mode::always;
+    else if (p == "never")
+      o.progress = progress_mode::never;
+    else
+      throw usage_error("--progress: \"" + p + "\" is not one of auto, always, never");
+  }
+  return o;
+}
+
+}  // namespace elements::builder

@@ -1,0 +1,37 @@
+// The command line of elements-pack (DESIGN.md section 4).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "squashfs_writer.hpp"
+
+namespace elements::builder {
+
+enum class progress_mode { automatic, always, never };
+
+struct pack_options {
+  std::filesystem::path definition;
+  std::optional<std::filesystem::path> output;
+  std::optional<std::string> from;
+  compression comp;
+  std::optional<std::filesystem::path> runtime;
+  std::optional<std::int64_t> source_date_epoch;  // --source-date-epoch, else SOURCE_DATE_EPOCH
+  bool no_cache = false;
+  bool check = false;
+  progress_mode progress = progress_mode::automatic;
+  bool quiet = false;
+  // Set for -h and -V: the text to print on stdout before exiting 0.
+  std::optional<std::string> answer;
+};
+
+// Throws usage_error naming the option and the fix.
+pack_options parse_cli(int argc, char** argv);
+
+// Parses a SOURCE_DATE_EPOCH value: seconds since 1970 that fit the image's
+// 32-bit timestamps. `where` names it in the message.
+std::int64_t parse_epoch(const std::string& text, const std::string& where);
+
+}  // namespace elements::builder

@@ -1,0 +1,68 @@
+// The definition (element.json, DESIGN.md section 4): reading, validation
+// and the resolved model the rest of the builder works from.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "elements/spec.hpp"
+#include "source.hpp"
+
+namespace elements::builder {
+
+// {"copy": SRC, "to": DEST, "owner": "UID:GID", "mode": "0644"}
+struct copy_step {
+  std::string pointer;           // "/build/0", for messages
+  std::string source_text;       // as written
+  std::filesystem::path source;  // resolved against the definition's folder
+  std::string target;            // absolute path in the rootfs
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> owner;
+  std::optional<mode_t> mode;
+};
+
+struct desktop_options {
+  std::optional<std::filesystem::path> icon;  // .png or .svg, resolved
+  std::vector<std::string> categories;
+  bool terminal = true;
+};
+
+struct definition {
+  std::string file;              // as named on the command line, for messages
+  std::filesystem::path folder;  // relative paths in the definition start here
+  std::string name;
+  std::optional<std::string> from;  // parsed by resolve_source, as --from may replace it
+  std::vector<copy_step> build;
+  desktop_options desktop;
+  std::string update_information;
+  spec run;  // validated by the same parse_spec as the runtime's
+};
+
+// Reads `path` (a definition file, or a folder holding element.json).
+// Throws usage_error "FILE:LINE:COLUMN: ..." for JSON syntax errors and
+// "FILE: /pointer: ..." for everything the schema or the runtime refuses.
+definition load_definition(const std::filesystem::path& path);
+
+// The same for text already in memory; `file` names it in messages and its
+// folder anchors relative paths.
+definition parse_definition(std::string_view text, const std::filesystem::path& file);
+
+// The rootfs source: --from when given (relative to the current folder), else
+// the definition's "from".
+source_ref resolve_source(const definition& def, const std::optional<std::string>& from_option);
+
+// 1-based line and column (in characters) of byte `offset` of `text`.
+std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::size_t offset);
+
+// Longest update information the runtime's .upd_info section holds. Like
+// appimagetool, a value that fills the section leaves no NUL: readers take at
+// most the section's size.
+inline constexpr std::size_t max_update_information = 1024;
+
+}  // namespace elements::builder

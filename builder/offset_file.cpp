@@ -1,0 +1,71 @@
+#include "offset_file.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include <sqfs/error.h>
+
+namespace elements::builder {
+namespace {
+
+offset_file* self(sqfs_file_t* f) {
+  return reinterpret_cast<offset_file*>(f);
+}
+
+int fail(offset_file* f, int err) {
+  f->saved_errno = err;
+  return SQFS_ERROR_IO;
+}
+
+int read_at(sqfs_file_t* f, sqfs_u64 at, void* buf, size_t len) {
+  auto* me = self(f);
+  auto* p = static_cast<char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::pread(me->fd, p, len, static_cast<off_t>(me->offset + at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail(me, n < 0 ? errno : EIO);
+    p += n;
+    at += static_cast<sqfs_u64>(n);
+    len -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+int write_at(sqfs_file_t* f, sqfs_u64 at, const void* buf, size_t len) {
+  auto* me = self(f);
+  auto* p = static_cast<const char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::pwrite(me->fd, p, len, static_cast<off_t>(me->offset + at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail(me, n < 0 ? errno : EIO);
+    p += n;
+    at += static_cast<sqfs_u64>(n);
+    len -= static_cast<size_t>(n);
+  }
+  me->size = std::max(me->size, at);
+  return 0;
+}
+
+// The block writer cuts a just-written duplicate off the end again.
+int truncate(sqfs_file_t* f, sqfs_u64 new_size) {
+  auto* me = self(f);
+  if (::ftruncate(me->fd, static_cast<off_t>(me->offset + new_size)) != 0) return fail(me, errno);
+  me->size = new_size;
+  return 0;
+}
+
+}  // namespace
+
+offset_file::offset_file(int fd_, std::uint64_t offset_) : fd(fd_), offset(offset_) {
+  base.base.destroy = [](sqfs_object_t*) {};  // owned by the writer, never by the library
+  base.read_at = read_at;
+  base.write_at = write_at;
+  base.get_size = [](const sqfs_file_t* f) {
+    return reinterpret_cast<const offset_file*>(f)->size;
+  };
+  base.truncate = truncate;
+}
+
+}  // namespace elements::builder
