@@ -18,11 +18,11 @@ struct bind_mount {
 };
 
 struct plan {
-  std::string name;                   // ELEMENTS_NAME
-  std::string instance;               // ELEMENTS_INSTANCE
-  std::string id;                     // ELEMENTS_ID = NAME.INSTANCE
-  std::vector<std::string> argv;      // the command, expanded, extra args appended
-  std::vector<std::string> env;       // "NAME=value", the container's whole environment
+  std::string name;               // ELEMENTS_NAME
+  std::string instance;           // ELEMENTS_INSTANCE
+  std::string id;                 // ELEMENTS_ID = NAME.INSTANCE
+  std::vector<std::string> argv;  // the command, expanded, extra args appended
+  std::vector<std::string> env;   // "NAME=value", the container's whole environment
   std::string workdir = "/";
   std::string hostname;
   user_mode user = user_mode::root;

@@ -29,7 +29,8 @@ self_image open_self_image() {
   self.file.path = self_path();
   // /proc/self/exe is the file we were exec'd from even if its path was
   // replaced since; TARGET_APPIMAGE names another file on purpose.
-  const char* open_path = std::getenv("TARGET_APPIMAGE") ? self.file.path.c_str() : "/proc/self/exe";
+  const char* open_path =
+      std::getenv("TARGET_APPIMAGE") ? self.file.path.c_str() : "/proc/self/exe";
   self.file.fd.reset(check(::open(open_path, O_RDONLY | O_CLOEXEC), "open", self.file.path));
   self.extent = payload::read_elf_extent(self.file.fd.get(), self.file.path);
   self.file.offset = self.extent.end;

@@ -62,7 +62,8 @@ elf_extent read_elf_extent(int fd, std::string_view name) {
   for (const auto& s : sh) {
     if (s.sh_type == SHT_NOBITS) continue;
     if (s.sh_offset > file_size || s.sh_size > file_size - s.sh_offset)
-      throw error(std::string(name) + ": corrupt ELF file: a section points past the end of the file");
+      throw error(std::string(name) +
+                  ": corrupt ELF file: a section points past the end of the file");
     ext.end = std::max(ext.end, s.sh_offset + s.sh_size);
   }
 
@@ -75,9 +76,12 @@ elf_extent read_elf_extent(int fd, std::string_view name) {
       if (s.sh_name >= strtab.sh_size) continue;
       std::string_view sn(names.data() + s.sh_name);
       section sec{s.sh_offset, s.sh_size};
-      if (sn == upd_info_section) ext.upd_info = sec;
-      else if (sn == sig_section) ext.sha256_sig = sec;
-      else if (sn == key_section) ext.sig_key = sec;
+      if (sn == upd_info_section)
+        ext.upd_info = sec;
+      else if (sn == sig_section)
+        ext.sha256_sig = sec;
+      else if (sn == key_section)
+        ext.sig_key = sec;
     }
   }
   return ext;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "elements/error.hpp"
+#include "elements/expand.hpp"
 
 namespace elements {
 namespace {
@@ -41,7 +42,25 @@ class validator {
   std::vector<std::string> strings(const json& v, const std::string& ptr) const {
     if (!v.is_array()) fail(ptr, "must be an array of strings");
     std::vector<std::string> out;
-    for (std::size_t i = 0; i < v.size(); ++i) out.push_back(string(v[i], ptr + "/" + std::to_string(i)));
+    for (std::size_t i = 0; i < v.size(); ++i)
+      out.push_back(string(v[i], ptr + "/" + std::to_string(i)));
+    return out;
+  }
+
+  // A string the runtime expands: its ${...} syntax must be sound.
+  std::string expandable(const json& v, const std::string& ptr) const {
+    std::string s = string(v, ptr);
+    try {
+      check_expansion(s);
+    } catch (const expand_error& e) {
+      fail(ptr, e.what());
+    }
+    return s;
+  }
+
+  std::vector<std::string> expandables(const json& v, const std::string& ptr) const {
+    std::vector<std::string> out = strings(v, ptr);
+    for (std::size_t i = 0; i < out.size(); ++i) expandable(v[i], ptr + "/" + std::to_string(i));
     return out;
   }
 
@@ -68,7 +87,7 @@ bool is_identifier(const std::string& s, bool allow_dash) {
 }
 
 bool is_element_name(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+  return !s.empty() && s != "." && s != ".." && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '.' ||
            c == '-';
   });
@@ -80,9 +99,32 @@ bool is_int(const std::string& s) {
                                      [](char c) { return c >= '0' && c <= '9'; });
 }
 
-const std::vector<std::pair<std::string_view, arg_type>> arg_types = {
-    {"str", arg_type::str}, {"int", arg_type::int_}, {"bool", arg_type::bool_},
-    {"path", arg_type::path}};
+bool is_bool_word(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s == "true" || s == "1" || s == "yes" || s == "false" || s == "0" || s == "no" ||
+         s.empty();
+}
+
+// A literal value (no expansion in it) must already have its type; an
+// expanded one is checked by the runtime once expanded.
+void check_literal(const validator& v, const std::string& value, arg_type type,
+                   const std::string& ptr) {
+  if (value.find('$') != std::string::npos) return;
+  if (type == arg_type::int_ && !is_int(value))
+    v.fail(ptr, "\"" + value + "\" is not an integer, as the type is int");
+  if (type == arg_type::bool_ && !is_bool_word(value))
+    v.fail(ptr, "\"" + value + "\" is not a bool (true, 1, yes, false, 0, no or \"\")");
+}
+
+// The runtime sets these itself; a spec setting them would be overridden.
+bool is_reserved_env(const std::string& name) {
+  return name.rfind("ELEMENTS_", 0) == 0;
+}
+
+const std::vector<std::pair<std::string_view, arg_type>> arg_types = {{"str", arg_type::str},
+                                                                      {"int", arg_type::int_},
+                                                                      {"bool", arg_type::bool_},
+                                                                      {"path", arg_type::path}};
 
 arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
   v.object(a, ptr,
@@ -108,27 +150,31 @@ arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
     out.target = v.string(a["env"], ptr + "/env");
     if (!is_identifier(out.target, false))
       v.fail(ptr + "/env", "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+    if (is_reserved_env(out.target))
+      v.fail(ptr + "/env", "\"" + out.target + "\" is set by the runtime; choose another name");
   }
   if (a.contains("bind")) {
     ++kinds;
     out.kind = arg_kind::bind;
-    out.target = v.string(a["bind"], ptr + "/bind");
+    out.target = v.expandable(a["bind"], ptr + "/bind");
     if (out.target.empty() || out.target[0] != '/')
       v.fail(ptr + "/bind", "must be an absolute path inside the container");
   }
-  for (auto [key, kind] : {std::pair{"instance", arg_kind::instance}, {"output", arg_kind::output}}) {
+  for (auto [key, kind] :
+       {std::pair{"instance", arg_kind::instance}, {"output", arg_kind::output}}) {
     if (!a.contains(key)) continue;
     if (!v.boolean(a[key], ptr + "/" + key)) v.fail(ptr + "/" + key, "must be true when present");
     ++kinds;
     out.kind = kind;
   }
-  if (kinds != 1)
-    v.fail(ptr, "needs exactly one of \"env\", \"bind\", \"instance\", \"output\"");
+  if (kinds != 1) v.fail(ptr, "needs exactly one of \"env\", \"bind\", \"instance\", \"output\"");
 
   if (a.contains("readOnly")) {
     out.read_only = v.boolean(a["readOnly"], ptr + "/readOnly");
     if (out.kind != arg_kind::bind) v.fail(ptr + "/readOnly", "only applies to \"bind\" args");
   }
+  if (out.type != arg_type::str && (out.kind == arg_kind::instance || out.kind == arg_kind::output))
+    v.fail(ptr + "/type", "does not apply to \"instance\" and \"output\" args");
   if (out.type == arg_type::bool_ && out.kind != arg_kind::env)
     v.fail(ptr + "/type", "bool only applies to \"env\" args");
   if (out.type == arg_type::bool_ && out.positional)
@@ -136,12 +182,13 @@ arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
   if (out.positional && !out.short_name.empty())
     v.fail(ptr + "/short", "a positional has no short option");
   if (a.contains("default")) {
-    out.default_value = v.string(a["default"], ptr + "/default");
-    if (out.type == arg_type::int_ && !is_int(*out.default_value))
-      v.fail(ptr + "/default", "must be an integer, as the arg's type is int");
+    out.default_value = v.expandable(a["default"], ptr + "/default");
+    check_literal(v, *out.default_value, out.type, ptr + "/default");
   }
-  if (a.contains("required")) out.required = v.boolean(a["required"], ptr + "/required");
-  else out.required = out.positional && !out.default_value;
+  if (a.contains("required"))
+    out.required = v.boolean(a["required"], ptr + "/required");
+  else
+    out.required = out.positional && !out.default_value;
   if (a.contains("help")) out.help = v.string(a["help"], ptr + "/help");
   return out;
 }
@@ -150,20 +197,24 @@ arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
 
 const char* to_string(arg_type t) {
   switch (t) {
-    case arg_type::str: return "str";
-    case arg_type::int_: return "int";
-    case arg_type::bool_: return "bool";
-    case arg_type::path: return "path";
+    case arg_type::str:
+      return "str";
+    case arg_type::int_:
+      return "int";
+    case arg_type::bool_:
+      return "bool";
+    case arg_type::path:
+      return "path";
   }
   return "str";
 }
 
 spec parse_spec(const json& doc, const std::string& pointer_prefix) {
   validator v(pointer_prefix);
-  v.object(doc, "",
-           {"version", "name", "description", "command", "workdir", "user", "args", "extraArgs",
-            "env", "passEnv", "binds", "resolvConf", "network", "writable", "hostname",
-            "ps1Color"});
+  v.object(
+      doc, "",
+      {"version", "name", "description", "command", "workdir", "user", "args", "extraArgs", "env",
+       "passEnv", "binds", "resolvConf", "network", "writable", "hostname", "ps1Color"});
   spec s;
   if (!doc.contains("version")) v.fail("", "missing required field \"version\"");
   if (!doc["version"].is_number_integer() || doc["version"].get<int>() != 1)
@@ -173,27 +224,40 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
   if (!is_element_name(s.name)) v.fail("/name", "must match [0-9A-Za-z_+.-]+");
   if (doc.contains("description")) s.description = v.string(doc["description"], "/description");
   if (!doc.contains("command")) v.fail("", "missing required field \"command\"");
-  s.command = v.strings(doc["command"], "/command");
+  s.command = v.expandables(doc["command"], "/command");
   if (s.command.empty()) v.fail("/command", "must name the program to run");
   if (doc.contains("workdir")) {
-    s.workdir = v.string(doc["workdir"], "/workdir");
+    s.workdir = v.expandable(doc["workdir"], "/workdir");
     if (s.workdir.empty() || s.workdir[0] != '/') v.fail("/workdir", "must be an absolute path");
   }
   if (doc.contains("user"))
-    s.user = v.one_of<user_mode>(doc["user"], "/user", {{"root", user_mode::root}, {"keep", user_mode::keep}});
+    s.user = v.one_of<user_mode>(doc["user"], "/user",
+                                 {{"root", user_mode::root}, {"keep", user_mode::keep}});
 
   if (doc.contains("args")) {
     const auto& args = doc["args"];
     if (!args.is_array()) v.fail("/args", "must be an array");
-    std::set<std::string> names, shorts;
+    std::set<std::string> names, shorts, var_names;
+    int instances = 0, outputs = 0;
     bool optional_positional_seen = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string ptr = "/args/" + std::to_string(i);
       arg_spec a = parse_arg(v, args[i], ptr);
-      if (a.name == "help" || a.name.rfind("elements-", 0) == 0 || a.name.rfind("appimage-", 0) == 0)
+      if (a.name == "help" || a.name.rfind("elements-", 0) == 0 ||
+          a.name.rfind("appimage-", 0) == 0)
         v.fail(ptr + "/name", "\"" + a.name + "\" is reserved by the runtime");
       if (a.short_name == "h") v.fail(ptr + "/short", "-h is reserved for --help");
-      if (!names.insert(a.name).second) v.fail(ptr + "/name", "duplicate arg name \"" + a.name + "\"");
+      if (!names.insert(a.name).second)
+        v.fail(ptr + "/name", "duplicate arg name \"" + a.name + "\"");
+      // Expansions name "dry-run" as ${dry_run}, so the two would clash.
+      std::string var = a.name;
+      std::replace(var.begin(), var.end(), '-', '_');
+      if (!var_names.insert(var).second)
+        v.fail(ptr + "/name", "\"" + a.name + "\" clashes with another arg as ${" + var + "}");
+      if (a.kind == arg_kind::instance && ++instances > 1)
+        v.fail(ptr + "/instance", "only one arg can name the instance");
+      if (a.kind == arg_kind::output && ++outputs > 1)
+        v.fail(ptr + "/output", "only one arg can give the output path");
       if (!a.short_name.empty() && !shorts.insert(a.short_name).second)
         v.fail(ptr + "/short", "duplicate short option -" + a.short_name);
       if (a.positional) {
@@ -211,14 +275,16 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
     for (const auto& [key, val] : env.items()) {
       const std::string ptr = "/env/" + key;
       if (!is_identifier(key, false)) v.fail(ptr, "is not an environment variable name");
+      if (is_reserved_env(key)) v.fail(ptr, "is set by the runtime; choose another name");
       env_spec e;
       if (val.is_string()) {
-        e.value = val.get<std::string>();
+        e.value = v.expandable(val, ptr);
       } else if (val.is_object()) {
         v.object(val, ptr, {"value", "type"});
         if (!val.contains("value")) v.fail(ptr, "missing required field \"value\"");
-        e.value = v.string(val["value"], ptr + "/value");
+        e.value = v.expandable(val["value"], ptr + "/value");
         if (val.contains("type")) e.type = v.one_of(val["type"], ptr + "/type", arg_types);
+        check_literal(v, e.value, e.type, ptr + "/value");
       } else {
         v.fail(ptr, "must be a string or {\"value\": ..., \"type\": ...}");
       }
@@ -240,23 +306,26 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
       bind_spec b;
       if (!binds[i].contains("source") || !binds[i].contains("target"))
         v.fail(ptr, "needs \"source\" and \"target\"");
-      b.source = v.string(binds[i]["source"], ptr + "/source");
-      b.target = v.string(binds[i]["target"], ptr + "/target");
-      if (b.target.empty() || b.target[0] != '/') v.fail(ptr + "/target", "must be an absolute path");
-      if (binds[i].contains("readOnly")) b.read_only = v.boolean(binds[i]["readOnly"], ptr + "/readOnly");
+      b.source = v.expandable(binds[i]["source"], ptr + "/source");
+      b.target = v.expandable(binds[i]["target"], ptr + "/target");
+      if (b.source.empty()) v.fail(ptr + "/source", "must name a host path");
+      if (b.target.empty() || b.target[0] != '/')
+        v.fail(ptr + "/target", "must be an absolute path");
+      if (binds[i].contains("readOnly"))
+        b.read_only = v.boolean(binds[i]["readOnly"], ptr + "/readOnly");
       s.binds.push_back(std::move(b));
     }
   }
   if (doc.contains("resolvConf")) s.resolv_conf = v.boolean(doc["resolvConf"], "/resolvConf");
   if (doc.contains("network"))
-    s.network = v.one_of<network_mode>(doc["network"], "/network",
-                                       {{"host", network_mode::host}, {"none", network_mode::none}});
+    s.network = v.one_of<network_mode>(
+        doc["network"], "/network", {{"host", network_mode::host}, {"none", network_mode::none}});
   if (doc.contains("writable"))
     s.writable = v.one_of<writable_mode>(doc["writable"], "/writable",
-                                        {{"none", writable_mode::none},
-                                         {"tmpfs", writable_mode::tmpfs},
-                                         {"persist", writable_mode::persist}});
-  if (doc.contains("hostname")) s.hostname = v.string(doc["hostname"], "/hostname");
+                                         {{"none", writable_mode::none},
+                                          {"tmpfs", writable_mode::tmpfs},
+                                          {"persist", writable_mode::persist}});
+  if (doc.contains("hostname")) s.hostname = v.expandable(doc["hostname"], "/hostname");
   if (doc.contains("ps1Color")) {
     const auto& c = doc["ps1Color"];
     if (!c.is_number_integer() || c.get<int>() < 0 || c.get<int>() > 99)
@@ -277,10 +346,18 @@ json to_json(const spec& s) {
     if (!a.short_name.empty()) j["short"] = a.short_name;
     if (a.positional) j["positional"] = true;
     switch (a.kind) {
-      case arg_kind::env: j["env"] = a.target; break;
-      case arg_kind::bind: j["bind"] = a.target; break;
-      case arg_kind::instance: j["instance"] = true; break;
-      case arg_kind::output: j["output"] = true; break;
+      case arg_kind::env:
+        j["env"] = a.target;
+        break;
+      case arg_kind::bind:
+        j["bind"] = a.target;
+        break;
+      case arg_kind::instance:
+        j["instance"] = true;
+        break;
+      case arg_kind::output:
+        j["output"] = true;
+        break;
     }
     if (a.read_only) j["readOnly"] = true;
     if (a.type != arg_type::str) j["type"] = to_string(a.type);
@@ -294,7 +371,8 @@ json to_json(const spec& s) {
   if (!s.env.empty()) {
     json env = json::object();
     for (const auto& [k, e] : s.env)
-      env[k] = e.type == arg_type::str ? json(e.value) : json{{"value", e.value}, {"type", to_string(e.type)}};
+      env[k] = e.type == arg_type::str ? json(e.value)
+                                       : json{{"value", e.value}, {"type", to_string(e.type)}};
     doc["env"] = std::move(env);
   }
   if (!s.pass_env.empty()) doc["passEnv"] = s.pass_env;

@@ -51,7 +51,7 @@ struct spec {
   user_mode user = user_mode::root;
   std::vector<arg_spec> args;
   bool extra_args = false;
-  std::vector<std::pair<std::string, env_spec>> env;  // declaration order
+  std::vector<std::pair<std::string, env_spec>> env;  // by name
   std::vector<std::string> pass_env;
   std::vector<bind_spec> binds;
   bool resolv_conf = false;

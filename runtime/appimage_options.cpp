@@ -1,0 +1,131 @@
+#include "appimage_options.hpp"
+
+#include <ftw.h>
+#include <unistd.h>
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+#include "elements/error.hpp"
+
+namespace elements::runtime {
+namespace {
+
+void print(const std::string& s) {
+  std::fwrite(s.data(), 1, s.size(), stdout);
+  std::fflush(stdout);
+}
+
+const char* appimage_help =
+    "AppImage options:\n\n"
+    "  --appimage-extract [<pattern>]  Extract content from embedded filesystem image\n"
+    "                                  If pattern is passed, only extract matching files\n"
+    "  --appimage-extract-and-run      Temporarily extract, run and clean up\n"
+    "  --appimage-help                 Print this help\n"
+    "  --appimage-mount                Mount embedded filesystem image and print\n"
+    "                                  mount point and wait for kill with Ctrl-C\n"
+    "  --appimage-offset               Print byte offset to start of embedded\n"
+    "                                  filesystem image\n"
+    "  --appimage-signature            Print digital signature embedded in AppImage\n"
+    "  --appimage-updateinformation    Print update info embedded in AppImage\n"
+    "  --appimage-version              Print version of the runtime\n";
+
+void require_payload(const self_image& self) {
+  if (!self.has_payload)
+    throw error(
+        self.file.path + ": no squashfs payload at offset " + std::to_string(self.file.offset) +
+        " (hint: this is the bare runtime or an extracted AppRun; pack a file with elements-pack)");
+}
+
+std::string temp_dir(const std::string& prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix + "XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw_errno("create", tmpl);
+  return tmpl;
+}
+
+// --appimage-mount: a mount the caller can use from outside, kept until a signal.
+int appimage_mount(const self_image& self) {
+  require_payload(self);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, sig);
+  check(::sigprocmask(SIG_BLOCK, &set, nullptr), "block", "signals");
+
+  std::unique_ptr<mounted_payload> mounted;
+  std::string dir;
+  if (::geteuid() == 0) {
+    dir = temp_dir(".mount_");
+    mounted = mount_kernel(self.file, dir);
+  } else if (auto pending = fusermount_prepare(self.file)) {
+    mounted = fusermount_serve(std::move(pending));
+  } else {
+    throw error(
+        "--appimage-mount needs root or fusermount3 (hint: install fuse3, or use "
+        "--appimage-extract)");
+  }
+  print(mounted->root() + "\n");
+  int sig = 0;
+  ::sigwait(&set, &sig);
+  mounted.reset();
+  if (!dir.empty()) ::rmdir(dir.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void remove_tree(const std::string& path) {
+  ::nftw(
+      path.c_str(),
+      [](const char* p, const struct stat*, int, FTW*) {
+        ::remove(p);
+        return 0;
+      },
+      32, FTW_DEPTH | FTW_PHYS);
+}
+
+std::string extract_for_run(const self_image& self) {
+  require_payload(self);
+  std::string dir = temp_dir("appimage_extracted_");
+  try {
+    extract_to(self.file, dir, "", false);
+  } catch (...) {
+    remove_tree(dir);
+    throw;
+  }
+  return dir;
+}
+
+std::optional<int> handle_appimage_option(const self_image& self,
+                                          const std::vector<std::string>& args) {
+  if (args.empty()) return std::nullopt;
+  const std::string& a = args[0];
+  if (a.rfind("--appimage-", 0) != 0) return std::nullopt;
+  if (a == "--appimage-offset") {
+    require_payload(self);
+    print(std::to_string(self.file.offset) + "\n");
+  } else if (a == "--appimage-help") {
+    print(appimage_help);
+  } else if (a == "--appimage-version") {
+    print("elements runtime " ELEMENTS_VERSION " (AppImage type 2)\n");
+  } else if (a == "--appimage-updateinformation") {
+    print(read_section(self, self.extent.upd_info) + "\n");
+  } else if (a == "--appimage-signature") {
+    print(read_section(self, self.extent.sha256_sig) + "\n");
+  } else if (a == "--appimage-extract") {
+    require_payload(self);
+    extract_to(self.file, "squashfs-root", args.size() > 1 ? args[1] : "", true);
+  } else if (a == "--appimage-mount") {
+    return appimage_mount(self);
+  } else if (a == "--appimage-extract-and-run") {
+    return std::nullopt;
+  } else {
+    throw usage_error(a + ": not an AppImage option (see --appimage-help)");
+  }
+  return 0;
+}
+
+}  // namespace elements::runtime

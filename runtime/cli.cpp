@@ -1,0 +1,525 @@
+#include "cli.hpp"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "elements/error.hpp"
+#include "elements/expand.hpp"
+
+namespace elements::runtime {
+namespace {
+
+constexpr std::string_view default_path =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr std::size_t instance_length = 12;  // a random instance, as DESIGN.md fixes
+constexpr std::size_t percent_length = 8;    // each % of a given instance name
+constexpr std::size_t hostname_max = 64;     // HOST_NAME_MAX: sethostname refuses more
+
+// Characters of names and instances; [a-z0-9] for the random ones.
+bool is_name(std::string_view s) {
+  return !s.empty() && s != "." && s != ".." && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '.' ||
+           c == '-';
+  });
+}
+
+std::string random_chars(std::size_t n) {
+  static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out;
+  while (out.size() < n) {
+    unsigned char buf[32];
+    ssize_t got = ::getrandom(buf, sizeof buf, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read random bytes");
+    }
+    // Bytes from 252 up are dropped so that every character is equally likely.
+    for (ssize_t i = 0; i < got && out.size() < n; ++i)
+      if (buf[i] < 252) out += alphabet[buf[i] % 36];
+  }
+  return out;
+}
+
+std::optional<std::string> host_env(const host_context& host, std::string_view name) {
+  for (const auto& e : host.environ)
+    if (e.size() > name.size() && e[name.size()] == '=' && e.compare(0, name.size(), name) == 0)
+      return e.substr(name.size() + 1);
+  return std::nullopt;
+}
+
+bool is_int(std::string_view s) {
+  std::size_t i = (!s.empty() && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
+  return i < s.size() && std::all_of(s.begin() + static_cast<long>(i), s.end(),
+                                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// true/1/yes and false/0/no/"" (DESIGN.md section 2), any case.
+std::optional<bool> to_bool(std::string v) {
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no" || v.empty()) return false;
+  return std::nullopt;
+}
+
+// Joins a relative path to the caller's directory. Only "." and empty
+// components go: ".." is left to the kernel, which knows about symlinks.
+std::string absolute(const std::string& p, const std::string& cwd) {
+  std::string joined = p[0] == '/' ? p : cwd + "/" + p;
+  std::string out;
+  std::size_t i = 0;
+  while (i < joined.size()) {
+    std::size_t j = joined.find('/', i);
+    if (j == std::string::npos) j = joined.size();
+    std::string_view part(joined.data() + i, j - i);
+    if (!part.empty() && part != ".") (out += '/') += part;
+    i = j + 1;
+  }
+  return out.empty() ? "/" : out;
+}
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+// How messages and --help name an arg: "--port" or "DOCROOT".
+std::string display(const arg_spec& a) {
+  return a.positional ? upper(a.name) : "--" + a.name;
+}
+
+// The name an arg has in expansions: "dry-run" is ${dry_run}.
+std::string var_name(const std::string& arg_name) {
+  std::string n = arg_name;
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+[[noreturn]] void unknown_option(const spec& s, const std::string& word) {
+  std::string hint = "see --help";
+  if (word.rfind("--", 0) == 0) {
+    const std::size_t eq = word.find('=');
+    const std::string given = word.substr(2, eq == std::string::npos ? eq : eq - 2);
+    for (const auto& a : s.args)
+      if (!a.positional && edit_distance(given, a.name) <= 2) {
+        hint = "did you mean --" + a.name + "?";
+        break;
+      }
+    if (given.rfind("appimage-", 0) == 0) hint = "see --appimage-help";
+  }
+  throw usage_error(word + ": unknown option (" + hint + ")");
+}
+
+const arg_spec* find_short(const spec& s, char c) {
+  for (const auto& a : s.args)
+    if (!a.positional && a.short_name.size() == 1 && a.short_name[0] == c) return &a;
+  return nullptr;
+}
+
+// Reads the words before "--" the way getopt_long does: "--name VALUE",
+// "--name=VALUE", "-x VALUE", "-xVALUE", bundled flags ("-vq", "-vqp8080"),
+// and positionals in order; a value-taking option takes the next word
+// whatever it looks like. "-5" is a positional when no short option is a
+// digit, as in Python's argparse. Returns the word given to each arg by name
+// (the last one when an option repeats), untyped.
+//
+// Not cxxopts: it is small itself, but it calls std::locale::classic(),
+// which links all of libstdc++'s locale facets into the static runtime
+// (+630 KiB stripped, 40% of its budget), for a grammar this short.
+std::map<std::string, std::string> parse_words(const spec& s,
+                                               const std::vector<std::string>& words) {
+  std::map<std::string, std::string> given;
+  std::vector<const arg_spec*> positionals;
+  for (const auto& a : s.args)
+    if (a.positional) positionals.push_back(&a);
+  std::size_t next_positional = 0;
+
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    auto take_next = [&](const std::string& opt) -> std::string {
+      if (i + 1 == words.size()) throw usage_error(opt + ": needs a value (see --help)");
+      return words[++i];
+    };
+    if (w.size() >= 2 && w[0] == '-' && w[1] == '-') {
+      const std::size_t eq = w.find('=');
+      const std::string name = w.substr(2, eq == std::string::npos ? eq : eq - 2);
+      auto a = std::find_if(s.args.begin(), s.args.end(),
+                            [&](const arg_spec& x) { return !x.positional && x.name == name; });
+      if (a == s.args.end()) unknown_option(s, w);
+      if (eq != std::string::npos)
+        given[a->name] = w.substr(eq + 1);
+      else
+        given[a->name] = a->type == arg_type::bool_ ? "1" : take_next("--" + name);
+    } else if (w.size() >= 2 && w[0] == '-' &&
+               !(std::isdigit(static_cast<unsigned char>(w[1])) && !find_short(s, w[1]))) {
+      for (std::size_t j = 1; j < w.size(); ++j) {
+        const arg_spec* a = find_short(s, w[j]);
+        if (!a) unknown_option(s, "-" + std::string(1, w[j]));
+        if (a->type == arg_type::bool_) {
+          given[a->name] = "1";
+          continue;
+        }
+        given[a->name] = j + 1 < w.size() ? w.substr(j + 1) : take_next("-" + a->short_name);
+        break;
+      }
+    } else if (next_positional < positionals.size()) {
+      given[positionals[next_positional++]->name] = w;
+    } else {
+      std::string why = positionals.empty()
+                            ? "this file takes no positional arguments"
+                            : "this file takes " + std::to_string(positionals.size()) + " at most";
+      throw usage_error("\"" + w + "\": unexpected argument (" + why +
+                        (s.extra_args ? "; words for the command go after --)" : "; see --help)"));
+    }
+  }
+  return given;
+}
+
+// What an arg ends up with: the word given, its default, or nothing.
+struct arg_value {
+  const arg_spec* arg;
+  std::optional<std::string> value;  // typed and checked; bool: "1" or "0"
+  bool given = false;
+};
+
+// Types and checks one word given to (or defaulted for) an arg.
+std::string typed(const arg_spec& a, const std::string& v, const host_context& host) {
+  const std::string who = display(a);
+  switch (a.kind) {
+    case arg_kind::bind:
+    case arg_kind::output:
+      if (v.empty()) throw usage_error(who + ": needs a path, not an empty word (see --help)");
+      return absolute(v, host.cwd);
+    case arg_kind::instance:
+      return v;  // checked once its % are replaced
+    case arg_kind::env:
+      break;
+  }
+  switch (a.type) {
+    case arg_type::int_:
+      if (!is_int(v)) throw usage_error(who + ": \"" + v + "\" is not an integer (see --help)");
+      return v;
+    case arg_type::bool_: {
+      auto b = to_bool(v);
+      if (!b) throw usage_error(who + ": \"" + v + "\" is not true or false (see --help)");
+      return *b ? "1" : "0";
+    }
+    case arg_type::path:
+      if (v.empty()) throw usage_error(who + ": needs a path, not an empty word (see --help)");
+      return absolute(v, host.cwd);
+    case arg_type::str:
+      break;
+  }
+  return v;
+}
+
+// The container's environment in a fixed order; a later value for a name
+// replaces the earlier one where it stands.
+class env_list {
+ public:
+  void set(const std::string& name, const std::string& value) {
+    for (auto& [n, v] : vars_)
+      if (n == name) {
+        v = value;
+        return;
+      }
+    vars_.emplace_back(name, value);
+  }
+  std::vector<std::string> strings() const {
+    std::vector<std::string> out;
+    for (const auto& [n, v] : vars_) out.push_back(n + "=" + v);
+    return out;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> vars_;
+};
+
+// Reserved words found before "--" (DESIGN.md section 3), and what remains.
+struct reserved_words {
+  action what = action::run;
+  bool debug = false;
+  bool shell = false;
+  std::string exec_id;
+  std::vector<std::string> exec_argv;
+  std::vector<std::string> words;  // for the spec's own args
+  std::vector<std::string> extra;  // after "--"
+};
+
+reserved_words scan_reserved(const std::vector<std::string>& args) {
+  reserved_words r;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      r.extra.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      break;
+    }
+    if (a == "-h" || a == "--help") {
+      r.what = action::help;
+    } else if (a == "--elements-spec") {
+      if (r.what != action::help) r.what = action::spec;
+    } else if (a == "--elements-debug") {
+      r.debug = true;
+    } else if (a == "--elements-shell") {
+      r.shell = true;
+    } else if (a == "--elements-exec" || a.rfind("--elements-exec=", 0) == 0) {
+      if (a.size() > 15)
+        r.exec_id = a.substr(16);
+      else if (i + 1 < args.size())
+        r.exec_id = args[++i];
+      if (r.exec_id.empty() || r.exec_id == "--" || !is_name(r.exec_id))
+        throw usage_error(
+            "--elements-exec: give the ELEMENTS_ID of a running instance, then -- and the "
+            "command (--elements-exec NAME.INSTANCE -- CMD...)");
+      if (i + 1 < args.size() && args[i + 1] == "--") ++i;
+      r.exec_argv.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      if (r.exec_argv.empty())
+        throw usage_error("--elements-exec: give the command to run after -- (--elements-exec " +
+                          r.exec_id + " -- CMD...)");
+      if (r.what == action::run) r.what = action::exec;
+      break;
+    } else {
+      r.words.push_back(a);
+    }
+  }
+  return r;
+}
+
+// Names in spec strings resolve to arg values by arg name, then ELEMENTS_*,
+// then the host environment (DESIGN.md section 2).
+class resolver {
+ public:
+  explicit resolver(const host_context& host) : host_(host) {}
+
+  void set_arg(const std::string& arg_name, std::optional<std::string> v) {
+    args_[var_name(arg_name)] = std::move(v);
+  }
+  void set_elements(const std::string& name, const std::string& v) { elements_[name] = v; }
+  const std::map<std::string, std::string>& elements_vars() const { return elements_; }
+
+  std::optional<std::string> operator()(std::string_view name) const {
+    std::string n(name);
+    if (auto it = args_.find(n); it != args_.end()) return it->second;
+    if (auto it = elements_.find(n); it != elements_.end()) return it->second;
+    return host_env(host_, name);
+  }
+
+  // Expands a spec string; `where` is its JSON pointer, named on errors.
+  std::string expand(const std::string& where, const std::string& text) const {
+    try {
+      return elements::expand(text, [this](std::string_view n) { return (*this)(n); });
+    } catch (const expand_error& e) {
+      // ${NAME:?message} speaks to the user; a syntax error to the packager.
+      throw usage_error(e.unset() ? e.what() : where + ": " + e.what());
+    }
+  }
+
+ private:
+  const host_context& host_;
+  std::map<std::string, std::optional<std::string>> args_;
+  std::map<std::string, std::string> elements_;
+};
+
+std::string make_instance(const arg_value* given) {
+  if (!given || !given->value) return random_chars(instance_length);
+  std::string out;
+  for (char c : *given->value)
+    if (c == '%')
+      out += random_chars(percent_length);
+    else
+      out += c;
+  if (!is_name(out))
+    throw usage_error(display(*given->arg) + ": \"" + *given->value +
+                      "\" is not an instance name (use letters, digits, _ + . - and % for "
+                      "random characters)");
+  return out;
+}
+
+// The typed value of every arg: words given first, then the instance, then
+// defaults in declaration order, so a default may refer to the instance
+// (ELEMENTS_ID) and to args given or declared before it.
+std::vector<arg_value> resolve_args(const spec& s, const std::map<std::string, std::string>& given,
+                                    const host_context& host, resolver& names, plan& p) {
+  std::vector<arg_value> values;
+  for (const auto& a : s.args) {
+    arg_value v{&a, std::nullopt, false};
+    if (auto it = given.find(a.name); it != given.end()) {
+      v.value = typed(a, it->second, host);
+      v.given = true;
+    }
+    values.push_back(v);
+  }
+  auto set_name = [&](const arg_value& v) {
+    std::optional<std::string> n = v.value;
+    // In expansions a bool is "1" or empty, so ${verbose:+-v} works.
+    if (v.arg->type == arg_type::bool_) n = (v.value == "1") ? "1" : "";
+    names.set_arg(v.arg->name, n);
+  };
+  for (const auto& v : values)
+    if (v.given) set_name(v);
+  auto defaulted = [&](arg_value& v, std::size_t i) {
+    if (v.given || !v.arg->default_value) return;
+    v.value =
+        typed(*v.arg,
+              names.expand("/args/" + std::to_string(i) + "/default", *v.arg->default_value), host);
+  };
+
+  auto inst = std::find_if(values.begin(), values.end(),
+                           [](const arg_value& v) { return v.arg->kind == arg_kind::instance; });
+  p.name = s.name;
+  names.set_elements("ELEMENTS_NAME", p.name);
+  if (inst != values.end()) defaulted(*inst, static_cast<std::size_t>(inst - values.begin()));
+  p.instance = make_instance(inst != values.end() ? &*inst : nullptr);
+  p.id = p.name + "." + p.instance;
+  if (inst != values.end()) inst->value = p.instance;
+  names.set_elements("ELEMENTS_INSTANCE", p.instance);
+  names.set_elements("ELEMENTS_ID", p.id);
+
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    arg_value& v = values[i];
+    defaulted(v, i);
+    if (!v.value && v.arg->type == arg_type::bool_) v.value = "0";
+    if (!v.value && v.arg->required)
+      throw usage_error(display(*v.arg) + (v.arg->positional ? ": missing (" : ": required (") +
+                        (v.arg->help.empty() ? "" : v.arg->help + "; ") + "see --help)");
+    set_name(v);
+  }
+  return values;
+}
+
+void fill_env(const spec& s, const std::vector<arg_value>& values, const host_context& host,
+              const resolver& names, plan& p) {
+  env_list env;
+  env.set("PATH", std::string(default_path));
+  for (const auto& [name, e] : s.env) {
+    const std::string where = "/env/" + name;
+    std::string v = names.expand(where, e.value);
+    if (e.type == arg_type::int_ && !is_int(v))
+      throw usage_error(where + ": \"" + v + "\" is not an integer");
+    if (e.type == arg_type::bool_) {
+      auto b = to_bool(v);
+      if (!b) throw usage_error(where + ": \"" + v + "\" is not true/1/yes or false/0/no");
+      v = *b ? "1" : "0";
+    }
+    if (e.type == arg_type::path && !v.empty()) v = absolute(v, host.cwd);
+    env.set(name, v);
+  }
+  for (const auto& name : s.pass_env)
+    if (auto v = host_env(host, name)) env.set(name, *v);
+  for (const auto& v : values)
+    if (v.arg->kind == arg_kind::env && v.value) env.set(v.arg->target, *v.value);
+  for (const auto& [name, v] : names.elements_vars()) env.set(name, v);
+  if (auto term = host_env(host, "TERM")) env.set("TERM", *term);
+  env.set("HOSTNAME", p.hostname);
+  if (s.ps1_color != 0) env.set("ELEMENTS_PS1_COLOR", std::to_string(s.ps1_color));
+  p.env = env.strings();
+}
+
+void fill_binds(const spec& s, const std::vector<arg_value>& values, const host_context& host,
+                const resolver& names, plan& p) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const arg_value& v = values[i];
+    if (v.arg->kind != arg_kind::bind || !v.value) continue;
+    check_host_path(*v.value, display(*v.arg));
+    std::string target = names.expand("/args/" + std::to_string(i) + "/bind", v.arg->target);
+    p.binds.push_back({*v.value, target, v.arg->read_only});
+  }
+  for (std::size_t i = 0; i < s.binds.size(); ++i) {
+    const std::string where = "/binds/" + std::to_string(i);
+    std::string source = names.expand(where + "/source", s.binds[i].source);
+    std::string target = names.expand(where + "/target", s.binds[i].target);
+    if (source.empty()) throw usage_error(where + "/source: is empty after expansion");
+    if (target.empty() || target[0] != '/')
+      throw usage_error(where + "/target: \"" + target + "\" is not an absolute path");
+    source = absolute(source, host.cwd);
+    check_host_path(source, where + "/source");
+    p.binds.push_back({source, target, s.binds[i].read_only});
+  }
+}
+
+}  // namespace
+
+void check_host_path(const std::string& path, const std::string& who) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    int err = errno;
+    throw usage_error(who + ": \"" + path + "\" " +
+                      (err == ENOENT || err == ENOTDIR
+                           ? "does not exist"
+                           : "cannot be reached: " + std::string(std::strerror(err))) +
+                      " (give an existing file or folder)");
+  }
+  // A folder must also be searchable to be of any use as a mount.
+  int mode = S_ISDIR(st.st_mode) ? R_OK | X_OK : R_OK;
+  if (::access(path.c_str(), mode) != 0)
+    throw usage_error(who + ": \"" + path + "\" is not readable by you (check its permissions)");
+}
+
+invocation parse_command_line(const spec& s, const std::vector<std::string>& args,
+                              const host_context& host) {
+  reserved_words r = scan_reserved(args);
+  invocation inv;
+  auto debug_env = host_env(host, "ELEMENTS_DEBUG");
+  inv.debug = r.debug || (debug_env && !debug_env->empty() && *debug_env != "0");
+  inv.what = r.what;
+  inv.run.name = s.name;
+  if (r.what == action::help || r.what == action::spec) return inv;
+  if (r.what == action::exec) {
+    if (!r.words.empty())
+      throw usage_error(r.words[0] + ": --elements-exec takes only an ID and a command");
+    inv.exec_id = r.exec_id;
+    inv.exec_argv = r.exec_argv;
+    return inv;
+  }
+  if (!r.extra.empty() && !s.extra_args)
+    throw usage_error("\"" + r.extra[0] + "\": this file takes no arguments after -- (see --help)");
+
+  plan& p = inv.run;
+  resolver names(host);
+  names.set_elements("ELEMENTS_ARGV0", host.argv0);
+  names.set_elements("ELEMENTS_VERSION", ELEMENTS_VERSION);
+  std::vector<arg_value> values = resolve_args(s, parse_words(s, r.words), host, names, p);
+
+  for (std::size_t i = 0; i < s.command.size(); ++i)
+    p.argv.push_back(names.expand("/command/" + std::to_string(i), s.command[i]));
+  if (p.argv.empty() || p.argv[0].empty())
+    throw usage_error("/command/0: the program to run is empty after expansion");
+  p.argv.insert(p.argv.end(), r.extra.begin(), r.extra.end());
+
+  p.hostname = names.expand("/hostname", s.hostname).substr(0, hostname_max);
+  p.workdir = names.expand("/workdir", s.workdir);
+  if (p.workdir.empty() || p.workdir[0] != '/')
+    throw usage_error("/workdir: \"" + p.workdir + "\" is not an absolute path");
+  fill_env(s, values, host, names, p);
+  fill_binds(s, values, host, names, p);
+  for (const auto& v : values)
+    if (v.arg->kind == arg_kind::output && v.value) p.output = v.value;
+  p.user = s.user;
+  p.network = s.network;
+  p.writable = s.writable;
+  p.resolv_conf = s.resolv_conf;
+  p.shell = r.shell;
+  p.ps1_color = s.ps1_color;
+  return inv;
+}
+
+}  // namespace elements::runtime

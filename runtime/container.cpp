@@ -1,0 +1,316 @@
+#include "container.hpp"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "debug_log.hpp"
+#include "elements/error.hpp"
+#include "init.hpp"
+#include "instance.hpp"
+#include "output.hpp"
+#include "rootfs.hpp"
+
+namespace elements::runtime {
+namespace {
+
+void write_file(const char* path, const std::string& content) {
+  unique_fd fd(::open(path, O_WRONLY | O_CLOEXEC));
+  if (!fd ||
+      ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    throw_errno("write", path);
+}
+
+// A user namespace in which the caller is root (or keeps its uid), with a
+// mount namespace it owns. The process must still be single-threaded.
+void enter_user_namespace(user_mode user) {
+  const uid_t uid = ::geteuid();
+  const gid_t gid = ::getegid();
+  if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+    int err = errno;
+    std::string why = "cannot create a user namespace: " + std::string(std::strerror(err));
+    if (err == EPERM || err == EACCES || err == ENOSPC || err == EUSERS)
+      why +=
+          " (hint: the kernel refuses unprivileged user namespaces here; allow them with "
+          "'sysctl -w kernel.unprivileged_userns_clone=1' or 'sysctl -w "
+          "user.max_user_namespaces=15000', "
+          "on Ubuntu 23.10 and later with 'sysctl -w "
+          "kernel.apparmor_restrict_unprivileged_userns=0', "
+          "or run as root)";
+    throw error(why, exit_start_failed, std::error_code(err, std::generic_category()));
+  }
+  const uid_t inner_uid = user == user_mode::root ? 0 : uid;
+  const gid_t inner_gid = user == user_mode::root ? 0 : gid;
+  write_file("/proc/self/setgroups", "deny");
+  write_file("/proc/self/uid_map", std::to_string(inner_uid) + " " + std::to_string(uid) + " 1\n");
+  write_file("/proc/self/gid_map", std::to_string(inner_gid) + " " + std::to_string(gid) + " 1\n");
+}
+
+void loopback_up() {
+  unique_fd s(check(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "open", "a socket"));
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  check(::ioctl(s.get(), SIOCGIFFLAGS, &ifr), "read the flags of", "lo");
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  check(::ioctl(s.get(), SIOCSIFFLAGS, &ifr), "bring up", "lo");
+}
+
+// The child after fork: PID 1 of the new PID namespace. Everything it fails
+// at goes back to the parent over `report` so the parent prints the cause.
+[[noreturn]] void container_main(const run_request& req, rootfs_inputs& in, int ready, int report) {
+  // If the runtime dies, so does the container; the read below closes the
+  // window in which the parent could have died before prctl took effect.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  char go = 0;
+  if (::read(ready, &go, 1) != 1) _exit(exit_start_failed);
+  try {
+    const plan& p = *req.p;
+    int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+    if (p.network == network_mode::none) flags |= CLONE_NEWNET;
+    check(::unshare(flags), "create", "the container's namespaces");
+    setup_rootfs(in);
+    debug::step("root filesystem ready");
+    check(::sethostname(p.hostname.data(), p.hostname.size()), "set the hostname to", p.hostname);
+    if (p.network == network_mode::none) loopback_up();
+    ::prctl(PR_SET_NAME, "elements-init");
+    check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
+    _exit(run_init(p));
+  } catch (const error& e) {
+    int status = e.status();
+    std::string msg = e.what();
+    (void)!::write(report, &status, sizeof status);
+    (void)!::write(report, msg.data(), msg.size());
+    _exit(status);
+  } catch (const std::exception& e) {
+    int status = exit_start_failed;
+    (void)!::write(report, &status, sizeof status);
+    (void)!::write(report, e.what(), std::strlen(e.what()));
+    _exit(status);
+  }
+}
+
+enum class mount_choice { automatic, kernel, fuse, extract };
+
+mount_choice forced_mount() {
+  const char* v = std::getenv("ELEMENTS_MOUNT");
+  if (!v || !*v) return mount_choice::automatic;
+  std::string s = v;
+  if (s == "kernel") return mount_choice::kernel;
+  if (s == "fuse") return mount_choice::fuse;
+  if (s == "extract") return mount_choice::extract;
+  throw error("ELEMENTS_MOUNT=" + s +
+              " is not a mount method (hint: use kernel, fuse or extract, or unset it)");
+}
+
+// The payload mounted at payload_dir, by the first method that works.
+std::unique_ptr<mounted_payload> mount_payload(const payload_file& f, bool privileged,
+                                               mount_choice choice,
+                                               std::unique_ptr<fusermount_pending>& pending) {
+  if (choice == mount_choice::kernel || (choice == mount_choice::automatic && privileged)) {
+    try {
+      return mount_kernel(f, payload_dir);
+    } catch (const error& e) {
+      if (choice == mount_choice::kernel) throw;
+      debug::step(std::string("kernel mount failed: ") + e.what());
+    }
+  }
+  try {
+    if (pending) return fusermount_serve(std::move(pending));
+    if (privileged || fuse_device_usable()) return mount_fuse(f, payload_dir);
+    throw error(
+        "cannot use FUSE: /dev/fuse cannot be opened and fusermount3 is not installed "
+        "(hint: install fuse3, or use ELEMENTS_MOUNT=extract)");
+  } catch (const error& e) {
+    if (choice == mount_choice::fuse) throw;
+    debug::step(std::string("fuse mount failed: ") + e.what());
+  }
+  return extract_cached(f);
+}
+
+// ${XDG_DATA_HOME:-~/.local/share}/elements/ID: the overlay layers of
+// "writable": "persist", kept across runs of the same instance.
+unique_fd open_persist_dir(const std::string& id) {
+  const char* data = std::getenv("XDG_DATA_HOME");
+  const char* home = std::getenv("HOME");
+  std::string dir;
+  if (data && *data == '/')
+    dir = data;
+  else if (home && *home == '/')
+    dir = std::string(home) + "/.local/share";
+  else
+    throw error("\"writable\": \"persist\" needs HOME or XDG_DATA_HOME to keep its files");
+  dir += "/elements/" + id;
+  for (std::size_t i = 1; i <= dir.size(); ++i)
+    if (i == dir.size() || dir[i] == '/')
+      if (::mkdir(dir.substr(0, i).c_str(), 0700) != 0 && errno != EEXIST)
+        throw_errno("create", dir.substr(0, i));
+  return unique_fd(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", dir));
+}
+
+void bind_host_dir(int fd, const char* where) {
+  check(::mkdir(where, 0755), "create", where);
+  const std::string from = "/proc/self/fd/" + std::to_string(fd);
+  check(::mount(from.c_str(), where, nullptr, MS_BIND, nullptr), "bind", where);
+}
+
+// Forwards signals to the container and returns its exit status; meanwhile
+// keeps the instance socket's queue empty for --elements-exec clients.
+int wait_for_container(pid_t child, const sigset_t& signals, int instance) {
+  unique_fd sfd(check(::signalfd(-1, &signals, SFD_CLOEXEC), "watch", "signals"));
+  for (;;) {
+    pollfd fds[2] = {{sfd.get(), POLLIN, 0}, {instance, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents & POLLIN) accept_exec_client(instance);
+    if (!(fds[0].revents & POLLIN)) continue;
+    signalfd_siginfo si{};
+    if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
+    if (si.ssi_signo != SIGCHLD) {
+      // A terminal's signals (SI_KERNEL) reach the container's processes directly.
+      if (si.ssi_code != SI_KERNEL) ::kill(child, static_cast<int>(si.ssi_signo));
+      continue;
+    }
+    int wstatus;
+    if (::waitpid(child, &wstatus, WNOHANG) == child)
+      return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  }
+}
+
+}  // namespace
+
+int run_container(const run_request& req) {
+  const plan& p = *req.p;
+  const bool privileged = ::geteuid() == 0;
+  const mount_choice choice = forced_mount();
+  // Claimed first: a duplicate ID is refused before anything is set up.
+  unique_fd instance = claim_instance(p.id);
+  if (choice == mount_choice::kernel && !privileged)
+    throw error("ELEMENTS_MOUNT=kernel needs root (hint: unset it to use FUSE)");
+
+  // fusermount3 has to run in the host's namespaces and before any thread exists.
+  std::unique_ptr<fusermount_pending> pending;
+  // It opens /dev/fuse as the caller too, so it only helps where the kernel
+  // refuses FUSE mounts in user namespaces: tried when FUSE is asked for.
+  if (req.file && !privileged && choice == mount_choice::fuse && !fuse_device_usable()) {
+    pending = fusermount_prepare(*req.file);
+    debug::step(pending ? "fusermount3 mounted the payload" : "no usable FUSE");
+  }
+
+  // Signals wait in a queue from here on: the FUSE threads and the container
+  // inherit the mask, and the main thread takes them with sigwaitinfo.
+  const sigset_t signals = forwarded_signals();
+  check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");
+
+  if (privileged)
+    check(::unshare(CLONE_NEWNS), "create", "a mount namespace");
+  else
+    enter_user_namespace(p.user);
+  check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make private", "/");
+  debug::step(privileged ? "mount namespace" : "user and mount namespaces");
+
+  // Host files the container needs, opened before the tmpfs covers /tmp.
+  rootfs_inputs in;
+  in.p = &p;
+  in.privileged = privileged;
+  for (const auto& b : p.binds)
+    in.bind_sources.emplace_back(
+        check(::open(b.source.c_str(), O_PATH | O_CLOEXEC), "open bind source", b.source));
+  if (p.resolv_conf) {
+    in.resolv_conf.reset(::open("/etc/resolv.conf", O_PATH | O_CLOEXEC));
+    in.hosts.reset(::open("/etc/hosts", O_PATH | O_CLOEXEC));
+  }
+
+  // Trees on the host's filesystems (the extract cache, an extracted
+  // AppImage, fusermount3's mount point) may lie under /tmp: open them
+  // before the tmpfs covers it.
+  std::unique_ptr<mounted_payload> host_tree;
+  const bool fuse_possible = privileged || pending || fuse_device_usable();
+  if (!req.file)
+    host_tree = plain_directory(req.directory);
+  else if (choice == mount_choice::extract || (choice == mount_choice::automatic && !fuse_possible))
+    host_tree = extract_cached(*req.file);
+  unique_fd host_tree_fd;
+  if (host_tree || pending) {
+    const std::string& dir = host_tree ? host_tree->root() : pending->mountpoint;
+    host_tree_fd.reset(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", dir));
+  }
+
+  std::unique_ptr<output_stage> output;
+  if (p.output) output = std::make_unique<output_stage>(*p.output, p.id);
+  unique_fd persist;
+  if (p.writable == writable_mode::persist) persist = open_persist_dir(p.id);
+
+  check(::mount("tmpfs", base_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700"), "mount", base_dir);
+  if (output) bind_host_dir(output->dir(), out_dir);
+  if (persist) bind_host_dir(persist.get(), persist_dir);
+
+  // The payload is served by threads of this process; a process that has
+  // unshared its PID namespace may start no more threads, so this comes first.
+  std::unique_ptr<mounted_payload> payload;
+  {
+    check(::mkdir(payload_dir, 0755), "create", payload_dir);
+    payload =
+        host_tree ? std::move(host_tree) : mount_payload(*req.file, privileged, choice, pending);
+    if (host_tree_fd) {
+      const std::string from = "/proc/self/fd/" + std::to_string(host_tree_fd.get());
+      check(::mount(from.c_str(), payload_dir, nullptr, MS_BIND | MS_REC, nullptr), "bind",
+            payload->root());
+    } else if (payload->root() != payload_dir) {
+      check(::mount(payload->root().c_str(), payload_dir, nullptr, MS_BIND | MS_REC, nullptr),
+            "bind", payload->root());
+    }
+    debug::step(std::string("payload: ") + to_string(payload->method()) +
+                (payload->detail().empty() ? "" : " (" + payload->detail() + ")"));
+  }
+
+  int ready[2], report[2];
+  check(::pipe2(ready, O_CLOEXEC), "create", "a pipe");
+  check(::pipe2(report, O_CLOEXEC), "create", "a pipe");
+  unique_fd ready_read(ready[0]), ready_write(ready[1]), report_read(report[0]),
+      report_write(report[1]);
+
+  // The first child after unshare(CLONE_NEWPID) is PID 1 of the new namespace.
+  // glibc's fork is safe beside the FUSE threads: only this thread is copied.
+  check(::unshare(CLONE_NEWPID), "create", "a PID namespace");
+  pid_t child = check(::fork(), "start", "the container");
+  if (child == 0) {
+    ready_write.reset();
+    report_read.reset();
+    container_main(req, in, ready_read.get(), report_write.get());
+  }
+  ready_read.reset();
+  report_write.reset();
+  in.bind_sources.clear();
+
+  check(static_cast<int>(::write(ready_write.get(), "g", 1)), "start", "the container");
+
+  const int status = wait_for_container(child, signals, instance.get());
+  debug::step("container exited with " + std::to_string(status));
+  payload.reset();
+
+  int reported = 0;
+  if (::read(report_read.get(), &reported, sizeof reported) == sizeof reported) {
+    std::string msg;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(report_read.get(), buf, sizeof buf)) > 0)
+      msg.append(buf, static_cast<std::size_t>(n));
+    throw error(msg, reported);
+  }
+  if (output) output->deliver();
+  return status;
+}
+
+}  // namespace elements::runtime

@@ -1,0 +1,198 @@
+#include "rootfs.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "elements/error.hpp"
+
+namespace elements::runtime {
+namespace {
+
+std::string fd_path(int fd) {
+  return "/proc/self/fd/" + std::to_string(fd);
+}
+
+// Opens `path` inside the tree at `root` the way the kernel resolves it when
+// `root` is `/`: a symlink in the image never leads outside it.
+unique_fd open_in_root(int root, const std::string& path, std::uint64_t flags,
+                       std::uint64_t resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) {
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = resolve;
+  std::string rel = path;
+  while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
+  if (rel.empty()) rel = ".";
+  long fd = ::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how);
+  if (fd < 0) throw_errno("open", path + " in the container");
+  return unique_fd(static_cast<int>(fd));
+}
+
+// A mount point the runtime itself needs (/proc, /dev, ...): a real
+// directory of the image, not a symlink anywhere.
+unique_fd system_mount_point(int root, const std::string& path) {
+  try {
+    return open_in_root(root, path, O_PATH | O_DIRECTORY,
+                        RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  } catch (const error& e) {
+    throw error(e.what() + std::string(" (hint: the image needs ") + path +
+                " as a plain directory; pack it again with elements-pack)");
+  }
+}
+
+void mount_at(const char* source, int target, const char* type, unsigned long flags,
+              const char* data, const std::string& what) {
+  if (::mount(source, fd_path(target).c_str(), type, flags, data) != 0) throw_errno("mount", what);
+}
+
+void set_attrs(int fd, std::uint64_t attrs, bool recursive, const std::string& what) {
+  mount_attr attr{};
+  attr.attr_set = attrs;
+  unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0u);
+  if (::mount_setattr(fd, "", flags, &attr, sizeof attr) != 0) throw_errno("make read-only", what);
+}
+
+// Binds `source` (an fd) onto `target_path` in the new root, read-only first
+// when asked, so the mount never appears writable even for an instant.
+void bind_fd(int source, int root, const std::string& target_path, bool read_only,
+             std::uint64_t extra_attrs, bool recursive = true) {
+  unique_fd tree(::open_tree(
+      source, "",
+      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0u)));
+  if (!tree) throw_errno("bind", target_path);
+  std::uint64_t attrs = extra_attrs | (read_only ? MOUNT_ATTR_RDONLY : 0);
+  if (attrs) set_attrs(tree.get(), attrs, recursive, target_path);
+  unique_fd target = open_in_root(root, target_path, O_PATH);
+  if (::move_mount(tree.get(), "", target.get(), "",
+                   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    throw_errno("bind onto", target_path);
+}
+
+void setup_dev(int root, bool privileged) {
+  {
+    unique_fd dev = system_mount_point(root, "/dev");
+    mount_at("tmpfs", dev.get(), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=1m", "/dev");
+  }
+  unique_fd dev =
+      open_in_root(root, "/dev", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
+    std::string host = std::string("/dev/") + node;
+    unique_fd src(::open(host.c_str(), O_PATH | O_CLOEXEC));
+    if (!src) {
+      if (errno == ENOENT || errno == ENXIO) continue;  // no /dev/tty on some hosts
+      throw_errno("open", host);
+    }
+    unique_fd dst(::openat(dev.get(), node, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666));
+    if (!dst) throw_errno("create", "/dev/" + std::string(node) + " in the container");
+    dst.reset();
+    bind_fd(src.get(), root, "/dev/" + std::string(node), false, 0, false);
+  }
+  check(::mkdirat(dev.get(), "pts", 0755), "create", "/dev/pts");
+  unique_fd pts = open_in_root(root, "/dev/pts", O_PATH | O_DIRECTORY);
+  // gid=5 (tty) exists only where the caller's groups are all mapped.
+  mount_at("devpts", pts.get(), "devpts", MS_NOSUID | MS_NOEXEC,
+           privileged ? "newinstance,ptmxmode=0666,mode=0620,gid=5"
+                      : "newinstance,ptmxmode=0666,mode=0620",
+           "/dev/pts");
+  check(::mkdirat(dev.get(), "shm", 01777), "create", "/dev/shm");
+  unique_fd shm = open_in_root(root, "/dev/shm", O_PATH | O_DIRECTORY);
+  mount_at("tmpfs", shm.get(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "/dev/shm");
+  for (auto [target, name] : {std::pair{"pts/ptmx", "ptmx"},
+                              {"/proc/self/fd", "fd"},
+                              {"/proc/self/fd/0", "stdin"},
+                              {"/proc/self/fd/1", "stdout"},
+                              {"/proc/self/fd/2", "stderr"},
+                              {"/proc/kcore", "core"}})
+    check(::symlinkat(target, dev.get(), name), "create", "/dev/" + std::string(name));
+}
+
+}  // namespace
+
+void setup_rootfs(rootfs_inputs& in) {
+  const plan& p = *in.p;
+  check(::mkdir(newroot_dir, 0755), "create", newroot_dir);
+  const std::string lower = std::string(payload_dir) + "/rootfs";
+
+  // The caller could not have setuid files or devices of its own, so the
+  // image cannot give them either.
+  const std::uint64_t unpriv = in.privileged ? 0 : MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (p.writable == writable_mode::none) {
+    check(::mount(lower.c_str(), newroot_dir, nullptr, MS_BIND | MS_REC, nullptr), "bind", lower);
+    unique_fd r(check(::open(newroot_dir, O_PATH | O_DIRECTORY | O_CLOEXEC), "open", newroot_dir));
+    set_attrs(r.get(), MOUNT_ATTR_RDONLY | unpriv, false, "/");
+  } else {
+    // The image stays the lower layer; writes land in a tmpfs gone at exit,
+    // or in the layers kept per instance.
+    std::string layers = persist_dir;
+    if (p.writable == writable_mode::tmpfs) {
+      layers = std::string(base_dir) + "/overlay";
+      check(::mkdir(layers.c_str(), 0755), "create", layers);
+      check(::mount("tmpfs", layers.c_str(), "tmpfs", 0, "mode=0755"), "mount", layers);
+    }
+    for (const char* sub : {"/upper", "/work"})
+      if (::mkdir((layers + sub).c_str(), 0755) != 0 && errno != EEXIST)
+        throw_errno("create", layers + sub);
+    std::string opts =
+        "lowerdir=" + lower + ",upperdir=" + layers + "/upper,workdir=" + layers + "/work";
+    if (::mount("overlay", newroot_dir, "overlay", in.privileged ? 0 : MS_NOSUID | MS_NODEV,
+                opts.c_str()) != 0)
+      throw error(
+          std::string("cannot mount the writable overlay: ") + std::strerror(errno) +
+          " (hint: overlayfs in a user namespace needs Linux 5.11 or later; use \"writable\": "
+          "\"none\" or run as root)");
+  }
+  unique_fd root(check(::open(newroot_dir, O_PATH | O_DIRECTORY | O_CLOEXEC), "open", newroot_dir));
+
+  {
+    unique_fd proc = system_mount_point(root.get(), "/proc");
+    mount_at("proc", proc.get(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, "/proc");
+  }
+  setup_dev(root.get(), in.privileged);
+  {
+    unique_fd tmp = system_mount_point(root.get(), "/tmp");
+    mount_at("tmpfs", tmp.get(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "/tmp");
+  }
+  {
+    // A fresh sysfs needs a network namespace of our own; the host's, read-only, serves both cases.
+    unique_fd sys = system_mount_point(root.get(), "/sys");
+    unique_fd host_sys(check(::open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC), "open", "/sys"));
+    bind_fd(host_sys.get(), root.get(), "/sys", true,
+            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  }
+  if (p.resolv_conf) {
+    if (in.resolv_conf)
+      bind_fd(in.resolv_conf.get(), root.get(), "/etc/resolv.conf", true, 0, false);
+    if (in.hosts) bind_fd(in.hosts.get(), root.get(), "/etc/hosts", true, 0, false);
+  }
+  if (p.output) {
+    unique_fd out(check(::open(out_dir, O_PATH | O_DIRECTORY | O_CLOEXEC), "open", out_dir));
+    bind_fd(out.get(), root.get(), "/out", false, unpriv);
+  }
+  for (std::size_t i = 0; i < p.binds.size(); ++i) {
+    const auto& b = p.binds[i];
+    try {
+      bind_fd(in.bind_sources.at(i).get(), root.get(), b.target, b.read_only, unpriv);
+    } catch (const error& e) {
+      if (e.code().value() == ENOENT)
+        throw error("bind target " + b.target +
+                    " does not exist in the image (hint: create it in "
+                    "the image, or use \"writable\": \"tmpfs\")");
+      throw;
+    }
+  }
+
+  // pivot_root(".", ".") stacks the old root under the new one; detaching it
+  // leaves only the container's tree visible.
+  check(::fchdir(root.get()), "enter", newroot_dir);
+  check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root to", newroot_dir);
+  check(::umount2(".", MNT_DETACH), "detach", "the host's root");
+  check(::chdir("/"), "enter", "/");
+}
+
+}  // namespace elements::runtime
