@@ -58,17 +58,10 @@ std::vector<std::string> add_mount_points(const node_ptr& rootfs, const spec& s,
   for (const char* file : {"/etc/resolv.conf", "/etc/hosts"})
     ensure(rootfs, file, make_file(0644, memory_file("", "an empty file"), made), made, warnings);
 
-  std::vector<std::string> targets;
-  for (const auto& a : s.args) {
-    if (a.kind == arg_kind::output) targets.push_back("/out");
-    if (a.kind == arg_kind::bind) targets.push_back(a.target);
-  }
-  for (const auto& b : s.binds) targets.push_back(b.target);
-  for (const auto& t : targets) {
-    // A target built from variables is only known when the file runs.
-    if (t.find('$') != std::string::npos) continue;
-    dir(t, 0755);
-  }
+  // Bind targets are left to the runtime, which knows whether each source is
+  // a file or a folder and makes what is missing in an overlay.
+  for (const auto& a : s.args)
+    if (a.kind == arg_kind::output) dir("/out", 0755);
   return warnings;
 }
 

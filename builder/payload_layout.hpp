@@ -12,8 +12,8 @@
 namespace elements::builder {
 
 // Makes what the runtime mounts over when it is missing (lstat semantics):
-// /proc /dev /sys /tmp /etc, /etc/resolv.conf and /etc/hosts, /out for an
-// output arg, and the targets of binds and bind args (as folders). Returns
+// /proc /dev /sys /tmp /etc, /etc/resolv.conf and /etc/hosts, and /out for
+// an output arg. Returns
 // a warning for each one that cannot be made because a parent is not a folder.
 std::vector<std::string> add_mount_points(const node_ptr& rootfs, const spec& s,
                                           const made_attrs& made);

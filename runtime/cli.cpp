@@ -519,6 +519,19 @@ invocation parse_command_line(const spec& s, const std::vector<std::string>& arg
   p.resolv_conf = s.resolv_conf;
   p.shell = r.shell;
   p.ps1_color = s.ps1_color;
+  if (p.shell) {
+    // A shell in place of the command, its prompt coloured as the packager
+    // chose (tens: intensity, units: colour), so it is told apart from the host's.
+    p.argv = {"/bin/sh"};
+    p.argv.insert(p.argv.end(), r.extra.begin(), r.extra.end());
+    std::string name = "\\u@" + s.name;
+    std::string prompt = s.ps1_color == 0 ? name
+                                          : "\\[\\e[" + std::to_string(s.ps1_color / 10) + ";3" +
+                                                std::to_string(s.ps1_color % 10) + "m\\]" + name +
+                                                "\\[\\e[0m\\]";
+    std::erase_if(p.env, [](const std::string& e) { return e.rfind("PS1=", 0) == 0; });
+    p.env.push_back("PS1=" + prompt + ":\\w\\$ ");
+  }
   return inv;
 }
 

@@ -80,6 +80,7 @@ void loopback_up() {
     const plan& p = *req.p;
     int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
     if (p.network == network_mode::none) flags |= CLONE_NEWNET;
+    detach_host_sources(in);
     check(::unshare(flags), "create", "the container's namespaces");
     setup_rootfs(in);
     debug::step("root filesystem ready");

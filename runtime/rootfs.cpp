@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "elements/error.hpp"
 
@@ -58,20 +59,31 @@ void set_attrs(int fd, std::uint64_t attrs, bool recursive, const std::string& w
   if (::mount_setattr(fd, "", flags, &attr, sizeof attr) != 0) throw_errno("make read-only", what);
 }
 
-// Binds `source` (an fd) onto `target_path` in the new root, read-only first
-// when asked, so the mount never appears writable even for an instant.
-void bind_fd(int source, int root, const std::string& target_path, bool read_only,
-             std::uint64_t extra_attrs, bool recursive = true) {
+// A detached copy of the mount tree at `source`, to be attached elsewhere.
+unique_fd clone_tree(int source, bool recursive, const std::string& what) {
   unique_fd tree(::open_tree(
       source, "",
       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0u)));
-  if (!tree) throw_errno("bind", target_path);
+  if (!tree) throw_errno("bind", what);
+  return tree;
+}
+
+// Attaches a detached tree onto `target_path` in the new root, read-only
+// first when asked, so the mount never appears writable even for an instant.
+void attach_tree(int tree, int root, const std::string& target_path, bool read_only,
+                 std::uint64_t extra_attrs, bool recursive = true) {
   std::uint64_t attrs = extra_attrs | (read_only ? MOUNT_ATTR_RDONLY : 0);
-  if (attrs) set_attrs(tree.get(), attrs, recursive, target_path);
+  if (attrs) set_attrs(tree, attrs, recursive, target_path);
   unique_fd target = open_in_root(root, target_path, O_PATH);
-  if (::move_mount(tree.get(), "", target.get(), "",
-                   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+  if (::move_mount(tree, "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) !=
+      0)
     throw_errno("bind onto", target_path);
+}
+
+void bind_fd(int source, int root, const std::string& target_path, bool read_only,
+             std::uint64_t extra_attrs, bool recursive = true) {
+  unique_fd tree = clone_tree(source, recursive, target_path);
+  attach_tree(tree.get(), root, target_path, read_only, extra_attrs, recursive);
 }
 
 void setup_dev(int root, bool privileged) {
@@ -112,25 +124,97 @@ void setup_dev(int root, bool privileged) {
     check(::symlinkat(target, dev.get(), name), "create", "/dev/" + std::string(name));
 }
 
+// Where the container's mounts go that may be missing from the image: the
+// binds, /out, and the resolv.conf/hosts files. A target is a folder unless
+// its source is a file.
+struct mount_target {
+  std::string path;
+  bool directory = true;
+};
+
+std::vector<mount_target> mount_targets(const rootfs_inputs& in) {
+  const plan& p = *in.p;
+  std::vector<mount_target> targets;
+  if (p.resolv_conf)
+    targets.push_back({"/etc/resolv.conf", false}), targets.push_back({"/etc/hosts", false});
+  if (p.output) targets.push_back({"/out", true});
+  for (std::size_t i = 0; i < p.binds.size(); ++i) {
+    struct stat st {};
+    bool dir = ::fstat(in.bind_sources.at(i).get(), &st) != 0 || S_ISDIR(st.st_mode);
+    targets.push_back({p.binds[i].target, dir});
+  }
+  return targets;
+}
+
+bool exists_in(int root, const std::string& path) {
+  try {
+    open_in_root(root, path, O_PATH);
+    return true;
+  } catch (const error& e) {
+    if (e.code().value() == ENOENT) return false;
+    throw;
+  }
+}
+
+// Creates `t` (and its missing parents) inside `root`, resolving each step
+// inside it: a symlink in the image never places it outside.
+void create_target(int root, const mount_target& t) {
+  std::string done;
+  std::size_t pos = 0;
+  while (pos < t.path.size()) {
+    std::size_t next = t.path.find('/', pos + 1);
+    if (next == std::string::npos) next = t.path.size();
+    std::string part = t.path.substr(pos + 1, next - pos - 1);
+    pos = next;
+    if (part.empty() || part == ".") continue;
+    const bool last = pos >= t.path.size();
+    unique_fd parent = open_in_root(root, done.empty() ? "/" : done, O_PATH | O_DIRECTORY);
+    done += "/" + part;
+    if (exists_in(root, done)) continue;
+    if (last && !t.directory) {
+      int fd = ::openat(parent.get(), part.c_str(),
+                        O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd < 0) throw_errno("create the mount point", done + " in the container");
+      ::close(fd);
+    } else if (::mkdirat(parent.get(), part.c_str(), 0755) != 0) {
+      throw_errno("create the mount point", done + " in the container");
+    }
+  }
+}
+
 }  // namespace
+
+void detach_host_sources(rootfs_inputs& in) {
+  for (std::size_t i = 0; i < in.bind_sources.size(); ++i)
+    in.bind_sources[i] = clone_tree(in.bind_sources[i].get(), true, in.p->binds.at(i).source);
+  if (in.resolv_conf) in.resolv_conf = clone_tree(in.resolv_conf.get(), false, "/etc/resolv.conf");
+  if (in.hosts) in.hosts = clone_tree(in.hosts.get(), false, "/etc/hosts");
+}
 
 void setup_rootfs(rootfs_inputs& in) {
   const plan& p = *in.p;
   check(::mkdir(newroot_dir, 0755), "create", newroot_dir);
   const std::string lower = std::string(payload_dir) + "/rootfs";
 
+  // Mount points missing from the image are made in an overlay's upper layer;
+  // with "writable": "none" the overlay is then made read-only.
+  const std::vector<mount_target> targets = mount_targets(in);
+  bool missing = false;
+  if (p.writable == writable_mode::none) {
+    unique_fd image(check(::open(lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", lower));
+    for (const auto& t : targets) missing = missing || !exists_in(image.get(), t.path);
+  }
+
   // The caller could not have setuid files or devices of its own, so the
   // image cannot give them either.
   const std::uint64_t unpriv = in.privileged ? 0 : MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-  if (p.writable == writable_mode::none) {
+  if (p.writable == writable_mode::none && !missing) {
     check(::mount(lower.c_str(), newroot_dir, nullptr, MS_BIND | MS_REC, nullptr), "bind", lower);
-    unique_fd r(check(::open(newroot_dir, O_PATH | O_DIRECTORY | O_CLOEXEC), "open", newroot_dir));
-    set_attrs(r.get(), MOUNT_ATTR_RDONLY | unpriv, false, "/");
   } else {
     // The image stays the lower layer; writes land in a tmpfs gone at exit,
     // or in the layers kept per instance.
     std::string layers = persist_dir;
-    if (p.writable == writable_mode::tmpfs) {
+    if (p.writable != writable_mode::persist) {
       layers = std::string(base_dir) + "/overlay";
       check(::mkdir(layers.c_str(), 0755), "create", layers);
       check(::mount("tmpfs", layers.c_str(), "tmpfs", 0, "mode=0755"), "mount", layers);
@@ -141,13 +225,21 @@ void setup_rootfs(rootfs_inputs& in) {
     std::string opts =
         "lowerdir=" + lower + ",upperdir=" + layers + "/upper,workdir=" + layers + "/work";
     if (::mount("overlay", newroot_dir, "overlay", in.privileged ? 0 : MS_NOSUID | MS_NODEV,
-                opts.c_str()) != 0)
-      throw error(
-          std::string("cannot mount the writable overlay: ") + std::strerror(errno) +
-          " (hint: overlayfs in a user namespace needs Linux 5.11 or later; use \"writable\": "
-          "\"none\" or run as root)");
+                opts.c_str()) != 0) {
+      int err = errno;
+      std::string why = p.writable == writable_mode::none
+                            ? "cannot mount an overlay to create the missing mount points"
+                            : "cannot mount the writable overlay";
+      throw error(why + ": " + std::strerror(err) +
+                  " (hint: overlayfs in a user namespace needs Linux 5.11 or later; create the "
+                  "mount points in the image, or run as root)");
+    }
   }
   unique_fd root(check(::open(newroot_dir, O_PATH | O_DIRECTORY | O_CLOEXEC), "open", newroot_dir));
+  if (missing || p.writable != writable_mode::none)
+    for (const auto& t : targets) create_target(root.get(), t);
+  if (p.writable == writable_mode::none)
+    set_attrs(root.get(), MOUNT_ATTR_RDONLY | unpriv, false, "/");
 
   {
     unique_fd proc = system_mount_point(root.get(), "/proc");
@@ -159,16 +251,22 @@ void setup_rootfs(rootfs_inputs& in) {
     mount_at("tmpfs", tmp.get(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "/tmp");
   }
   {
-    // A fresh sysfs needs a network namespace of our own; the host's, read-only, serves both cases.
+    // A fresh sysfs shows the network namespace it is mounted in, and may only
+    // be mounted by its owner: with "network": "none" that is the container.
     unique_fd sys = system_mount_point(root.get(), "/sys");
-    unique_fd host_sys(check(::open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC), "open", "/sys"));
-    bind_fd(host_sys.get(), root.get(), "/sys", true,
-            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (p.network == network_mode::none) {
+      mount_at("sysfs", sys.get(), "sysfs", ro, nullptr, "/sys");
+    } else {
+      unique_fd host_sys(check(::open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC), "open", "/sys"));
+      bind_fd(host_sys.get(), root.get(), "/sys", true,
+              MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    }
   }
   if (p.resolv_conf) {
     if (in.resolv_conf)
-      bind_fd(in.resolv_conf.get(), root.get(), "/etc/resolv.conf", true, 0, false);
-    if (in.hosts) bind_fd(in.hosts.get(), root.get(), "/etc/hosts", true, 0, false);
+      attach_tree(in.resolv_conf.get(), root.get(), "/etc/resolv.conf", true, 0, false);
+    if (in.hosts) attach_tree(in.hosts.get(), root.get(), "/etc/hosts", true, 0, false);
   }
   if (p.output) {
     unique_fd out(check(::open(out_dir, O_PATH | O_DIRECTORY | O_CLOEXEC), "open", out_dir));
@@ -176,15 +274,7 @@ void setup_rootfs(rootfs_inputs& in) {
   }
   for (std::size_t i = 0; i < p.binds.size(); ++i) {
     const auto& b = p.binds[i];
-    try {
-      bind_fd(in.bind_sources.at(i).get(), root.get(), b.target, b.read_only, unpriv);
-    } catch (const error& e) {
-      if (e.code().value() == ENOENT)
-        throw error("bind target " + b.target +
-                    " does not exist in the image (hint: create it in "
-                    "the image, or use \"writable\": \"tmpfs\")");
-      throw;
-    }
+    attach_tree(in.bind_sources.at(i).get(), root.get(), b.target, b.read_only, unpriv);
   }
 
   // pivot_root(".", ".") stacks the old root under the new one; detaching it

@@ -27,6 +27,11 @@ struct rootfs_inputs {
   unique_fd resolv_conf, hosts;         // host files when plan.resolv_conf
 };
 
+// Turns the host sources into detached mount trees. A mount can only be
+// copied from the namespace it lives in, so this runs before the container
+// leaves the host side's mount namespace.
+void detach_host_sources(rootfs_inputs& in);
+
 // Builds the root under newroot_dir, pivots onto it and detaches the old root.
 void setup_rootfs(rootfs_inputs& in);
 

@@ -136,7 +136,7 @@ TEST_CASE("mount points are made only where missing", "[unit]") {
   CHECK(entry(root, "/usr/etc/resolv.conf"));
   CHECK(entry(root, "/usr/etc/hosts"));
   CHECK(S_ISREG(entry(root, "/sys")->mode));
-  for (const char* d : {"/proc", "/dev", "/tmp", "/data/in", "/out", "/opt/conf"}) {
+  for (const char* d : {"/proc", "/dev", "/tmp", "/out"}) {
     INFO(d);
     auto n = entry(root, d);
     REQUIRE(n);
@@ -145,8 +145,10 @@ TEST_CASE("mount points are made only where missing", "[unit]") {
     CHECK(n->mtime == 7);
   }
   CHECK((entry(root, "/tmp")->mode & 07777) == 01777);
-  CHECK((entry(root, "/opt/conf")->mode & 07777) == 0755);
-  CHECK_FALSE(entry(root, "/home"));  // built from variables: known only at run time
+  // Bind targets are the runtime's: only it knows whether a source is a file.
+  CHECK_FALSE(entry(root, "/data"));
+  CHECK_FALSE(entry(root, "/opt"));
+  CHECK_FALSE(entry(root, "/home"));
 
   auto no_output = sample_definition(R"({"command": ["x"]})").run;
   auto bare = make_dir(0755, made);
