@@ -90,11 +90,17 @@ int run(int argc, char** argv, std::string& program) {
   // The --appimage-* words come before the spec's own options.
   if (auto status = handle_appimage_option(self, args)) return *status;
   std::string extracted;
+  unique_fd extracted_parent;
   scope_exit cleanup([&] {
-    if (!extracted.empty()) remove_tree(extracted);
+    // By now a tmpfs of the container's set-up may cover the path's /tmp:
+    // remove the tree through its parent's fd.
+    if (extracted_parent)
+      remove_tree("/proc/self/fd/" + std::to_string(extracted_parent.get()) + "/" +
+                  base_name(extracted));
   });
   if (!args.empty() && args[0] == "--appimage-extract-and-run") {
     extracted = extract_for_run(self);
+    extracted_parent.reset(::open(dir_name(extracted).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     args.erase(args.begin());
   }
   const std::string directory = !extracted.empty() ? extracted

@@ -219,7 +219,7 @@ TEST_CASE("reserved words", "[unit][cli]") {
   }
 }
 
-TEST_CASE("-- and extra args", "[unit][cli]") {
+TEST_CASE("extra args after --", "[unit][cli]") {
   temp_dir t;
   auto s = web_spec();
   CHECK(
