@@ -1,0 +1,288 @@
+/* The end-to-end probe: a small static program put into every test rootfs.
+ * It reports what it sees from inside the container (pid, hostname, env,
+ * writability, open fds, ...) as "key=value" lines the tests assert on, and
+ * acts on demand (exit codes, signals, zombies). Static so that the rootfs
+ * needs no loader or libc; written to stdout with write(2) so nothing is
+ * lost in a buffer when a signal ends it. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char** environ;
+
+static void out(const char* fmt, ...) {
+  char buf[8192];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+  for (size_t done = 0; done < len;) {
+    ssize_t w = write(STDOUT_FILENO, buf + done, len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    done += (size_t)w;
+  }
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
+/* Reads the first line of a file into buf ("" when unreadable). */
+static void read_line(const char* path, char* buf, size_t size) {
+  buf[0] = '\0';
+  FILE* f = fopen(path, "re");
+  if (!f) return;
+  if (fgets(buf, (int)size, f)) buf[strcspn(buf, "\n")] = '\0';
+  fclose(f);
+}
+
+/* "yes", or "no (ERRNO)" when a file cannot be created in dir. */
+static const char* writable(const char* dir, char* buf, size_t size) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/.probe-write-test.%d", strcmp(dir, "/") ? dir : "", getpid());
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    snprintf(buf, size, "no (%s)", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+    return buf;
+  }
+  close(fd);
+  unlink(path);
+  return "yes";
+}
+
+/* The fds open in this process, e.g. "0,1,2", without the one listing them. */
+static void open_fds(char* buf, size_t size) {
+  buf[0] = '\0';
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) {
+    snprintf(buf, size, "? (%s)", strerror(errno));
+    return;
+  }
+  int fds[1024], n = 0;
+  for (struct dirent* e; (e = readdir(d)) && n < 1024;) {
+    if (!isdigit((unsigned char)e->d_name[0])) continue;
+    int fd = atoi(e->d_name);
+    if (fd != dirfd(d)) fds[n++] = fd;
+  }
+  closedir(d);
+  /* readdir order is not numeric order; a few fds, so a simple sort. */
+  for (int i = 1; i < n; ++i)
+    for (int j = i; j > 0 && fds[j - 1] > fds[j]; --j) {
+      int t = fds[j];
+      fds[j] = fds[j - 1];
+      fds[j - 1] = t;
+    }
+  size_t used = 0;
+  for (int i = 0; i < n && used < size; ++i)
+    used += (size_t)snprintf(buf + used, size - used, "%s%d", i ? "," : "", fds[i]);
+}
+
+/* Calls fn(pid, state) for every process visible in /proc; returns the count. */
+static int each_process(void (*fn)(int pid, char state, void* ctx), void* ctx) {
+  DIR* d = opendir("/proc");
+  if (!d) return -1;
+  int count = 0;
+  for (struct dirent* e; (e = readdir(d));) {
+    if (!isdigit((unsigned char)e->d_name[0])) continue;
+    char path[300], stat[512];
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    read_line(path, stat, sizeof stat);
+    /* The state follows the last ')': comm may itself contain parentheses. */
+    char* paren = strrchr(stat, ')');
+    if (!paren || paren[1] != ' ') continue;
+    ++count;
+    if (fn) fn(atoi(e->d_name), paren[2], ctx);
+  }
+  closedir(d);
+  return count;
+}
+
+struct pid_list {
+  int pids[256];
+  int n;
+};
+
+static void collect_pid(int pid, char state, void* ctx) {
+  (void)state;
+  struct pid_list* l = ctx;
+  if (l->n < 256) l->pids[l->n++] = pid;
+}
+
+static void count_zombie(int pid, char state, void* ctx) {
+  (void)pid;
+  if (state == 'Z') ++*(int*)ctx;
+}
+
+static int cmp_int(const void* a, const void* b) {
+  return *(const int*)a - *(const int*)b;
+}
+
+static void status_field(const char* name, char* buf, size_t size) {
+  buf[0] = '\0';
+  FILE* f = fopen("/proc/self/status", "re");
+  if (!f) return;
+  char line[256];
+  size_t len = strlen(name);
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, name, len) == 0 && line[len] == ':') {
+      char* v = line + len + 1;
+      while (*v == ' ' || *v == '\t') ++v;
+      v[strcspn(v, "\n")] = '\0';
+      snprintf(buf, size, "%s", v);
+      break;
+    }
+  }
+  fclose(f);
+}
+
+static int cmd_info(void) {
+  char host[256] = "", cwd[PATH_MAX] = "", buf[4096], comm[64], nnp[256];
+  gethostname(host, sizeof host);
+  if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "? (%s)", strerror(errno));
+  out("pid=%d\n", getpid());
+  out("ppid=%d\n", getppid());
+  out("uid=%u\n", getuid());
+  out("gid=%u\n", getgid());
+  out("hostname=%s\n", host);
+  out("cwd=%s\n", cwd);
+  out("root_writable=%s\n", writable("/", buf, sizeof buf));
+  out("tmp_writable=%s\n", writable("/tmp", buf, sizeof buf));
+  read_line("/proc/1/comm", comm, sizeof comm);
+  out("pid1_comm=%s\n", comm);
+  status_field("NoNewPrivs", nnp, sizeof nnp);
+  out("no_new_privs=%s\n", nnp);
+  open_fds(buf, sizeof buf);
+  out("fds=%s\n", buf);
+
+  struct pid_list l = {.n = 0};
+  each_process(collect_pid, &l);
+  qsort(l.pids, (size_t)l.n, sizeof l.pids[0], cmp_int);
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < l.n && used < sizeof buf; ++i)
+    used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%d", i ? "," : "", l.pids[i]);
+  out("pids=%s\n", buf);
+
+  static const char* const devs[] = {"null",    "zero", "full", "random",
+                                     "urandom", "tty",  "pts",  "shm"};
+  used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < sizeof devs / sizeof devs[0]; ++i) {
+    char path[64];
+    snprintf(path, sizeof path, "/dev/%s", devs[i]);
+    if (access(path, F_OK) == 0)
+      used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", used ? "," : "", devs[i]);
+  }
+  out("dev=%s\n", buf);
+  return 0;
+}
+
+static int cmd_env(void) {
+  for (char** e = environ; *e; ++e) out("%s\n", *e);
+  return 0;
+}
+
+static int cmd_args(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) out("argv[%d]=%s\n", i, argv[i]);
+  return 0;
+}
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig) {
+  got_signal = sig;
+}
+
+/* Waits for one of the signals the runtime's init forwards and names it. */
+static int cmd_wait_signal(void) {
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+  sigset_t block, old;
+  sigemptyset(&block);
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; ++i) {
+    sigaction(sigs[i], &sa, NULL);
+    sigaddset(&block, sigs[i]);
+  }
+  /* Blocked until sigsuspend, so a signal sent right after "ready" is not lost. */
+  sigprocmask(SIG_BLOCK, &block, &old);
+  out("ready\n");
+  while (!got_signal) sigsuspend(&old);
+  out("SIG%s\n", sigabbrev_np(got_signal) ? sigabbrev_np(got_signal) : "?");
+  return 0;
+}
+
+/* Leaves orphans for init: each child forks a grandchild and exits at once,
+ * so the grandchild is re-parented to PID 1 and must be reaped there. */
+static int cmd_spawn_zombies(int n) {
+  for (int i = 0; i < n; ++i) {
+    pid_t child = fork();
+    if (child < 0) return 1;
+    if (child == 0) {
+      if (fork() == 0) {
+        sleep_ms(50);
+        _exit(0);
+      }
+      _exit(0);
+    }
+    waitpid(child, NULL, 0);
+  }
+  int zombies = 0;
+  for (int tries = 0; tries < 40; ++tries) { /* up to 2 s for init to reap */
+    sleep_ms(50);
+    zombies = 0;
+    each_process(count_zombie, &zombies);
+    if (zombies == 0 && tries >= 2) break;
+  }
+  out("zombies=%d\n", zombies);
+  return 0;
+}
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: probe info | env | args [ARG...] | exit N | kill-self SIGNUM\n"
+          "       | wait-signal | sleep SECONDS | spawn-zombies N\n"
+          "(trailing words after the subcommand's own are ignored, so tests can tag a run)\n");
+  return 2;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  const char* cmd = argv[1];
+  if (!strcmp(cmd, "info")) return cmd_info();
+  if (!strcmp(cmd, "env")) return cmd_env();
+  if (!strcmp(cmd, "args")) return cmd_args(argc, argv);
+  if (!strcmp(cmd, "exit") && argc > 2) return atoi(argv[2]);
+  if (!strcmp(cmd, "kill-self") && argc > 2) {
+    int sig = atoi(argv[2]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return 1; /* not reached for a fatal signal */
+  }
+  if (!strcmp(cmd, "wait-signal")) return cmd_wait_signal();
+  if (!strcmp(cmd, "sleep") && argc > 2) {
+    out("sleeping\n");
+    sleep_ms(atol(argv[2]) * 1000L);
+    return 0;
+  }
+  if (!strcmp(cmd, "spawn-zombies") && argc > 2) return cmd_spawn_zombies(atoi(argv[2]));
+  return usage();
+}
