@@ -1,6 +1,6 @@
 #include "appimage_options.hpp"
 
-#include <ftw.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <sys/mount.h>
@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "elements/error.hpp"
+#include "squash_extract.hpp"
 
 namespace elements::runtime {
 namespace {
@@ -77,23 +78,13 @@ int appimage_mount(const self_image& self) {
 
 }  // namespace
 
-void remove_tree(const std::string& path) {
-  ::nftw(
-      path.c_str(),
-      [](const char* p, const struct stat*, int, FTW*) {
-        ::remove(p);
-        return 0;
-      },
-      32, FTW_DEPTH | FTW_PHYS);
-}
-
 std::string extract_for_run(const self_image& self) {
   require_payload(self);
   std::string dir = temp_dir("appimage_extracted_");
   try {
     extract_to(self.file, dir, "", false);
   } catch (...) {
-    remove_tree(dir);
+    remove_tree(AT_FDCWD, dir.c_str());
     throw;
   }
   return dir;

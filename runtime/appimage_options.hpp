@@ -19,7 +19,4 @@ std::optional<int> handle_appimage_option(const self_image& self,
 // directory and returns its path; the caller runs from it and removes it.
 std::string extract_for_run(const self_image& self);
 
-// Removes a directory tree (no error if it is gone).
-void remove_tree(const std::string& path);
-
 }  // namespace elements::runtime

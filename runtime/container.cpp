@@ -23,6 +23,7 @@
 #include "instance.hpp"
 #include "output.hpp"
 #include "rootfs.hpp"
+#include "squash_extract.hpp"
 
 namespace elements::runtime {
 namespace {
@@ -154,10 +155,7 @@ unique_fd open_persist_dir(const std::string& id) {
   else
     throw error("\"writable\": \"persist\" needs HOME or XDG_DATA_HOME to keep its files");
   dir += "/elements/" + id;
-  for (std::size_t i = 1; i <= dir.size(); ++i)
-    if (i == dir.size() || dir[i] == '/')
-      if (::mkdir(dir.substr(0, i).c_str(), 0700) != 0 && errno != EEXIST)
-        throw_errno("create", dir.substr(0, i));
+  make_dirs(dir, 0700);
   return unique_fd(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", dir));
 }
 

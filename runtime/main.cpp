@@ -18,6 +18,7 @@
 #include "elements/unique_fd.hpp"
 #include "instance.hpp"
 #include "self_image.hpp"
+#include "squash_extract.hpp"
 
 extern char** environ;
 
@@ -94,9 +95,7 @@ int run(int argc, char** argv, std::string& program) {
   scope_exit cleanup([&] {
     // By now a tmpfs of the container's set-up may cover the path's /tmp:
     // remove the tree through its parent's fd.
-    if (extracted_parent)
-      remove_tree("/proc/self/fd/" + std::to_string(extracted_parent.get()) + "/" +
-                  base_name(extracted));
+    if (extracted_parent) remove_tree(extracted_parent.get(), base_name(extracted).c_str());
   });
   if (!args.empty() && args[0] == "--appimage-extract-and-run") {
     extracted = extract_for_run(self);
