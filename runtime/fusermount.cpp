@@ -184,9 +184,21 @@ struct helper_args {
   char byte;
   for (ssize_t n; (n = ::read(link, &byte, 1)) != 0;)
     if (n < 0 && errno != EINTR) break;
-  // With auto_unmount, fusermount3 unmounts when its socket closes.
+  // With auto_unmount, fusermount3 unmounts when its socket closes. It gives
+  // up when the connection is already gone (the runtime's server closed it
+  // first), so an explicit lazy unmount follows; it fails harmlessly when
+  // there is nothing left to unmount.
   ::close(comm[1]);
   wait_for(fusermount);
+  if (const pid_t unmount = ::fork(); unmount == 0) {
+    ::dup2(null, 2);
+    const char* argv[] = {a.fusermount.c_str(), "-u",   "-z", "-q", "--",
+                          a.mountpoint.c_str(), nullptr};
+    ::execv(argv[0], const_cast<char* const*>(argv));
+    ::_exit(127);
+  } else if (unmount > 0) {
+    wait_for(unmount);
+  }
   for (int i = 0; i < 300 && ::rmdir(a.mountpoint.c_str()) != 0 && errno == EBUSY; ++i)
     ::usleep(10000);
   ::_exit(0);
