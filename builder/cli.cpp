@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include <cxxopts.hpp>
@@ -43,6 +44,43 @@ cxxopts::Options make_options() {
   return o;
 }
 
+// `elements-pack convert [-q] FILE.def`, argv starting at "convert".
+pack_options parse_convert_cli(int argc, char** argv) {
+  cxxopts::Options spec("elements-pack convert",
+                        "Prints the element.json equivalent of a Singularity/Apptainer definition "
+                        "with #Elements. header lines (the original Elements format).");
+  spec.custom_help("[OPTIONS]");
+  spec.positional_help("FILE.def");
+  spec.add_options()("q,quiet", "print errors only, no warnings")("h,help", "print this help");
+  spec.add_options("positional")("def", "", cxxopts::value<std::vector<std::string>>());
+  spec.parse_positional({"def"});
+  cxxopts::ParseResult r;
+  try {
+    r = spec.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw usage_error(std::string(e.what()) + " (see elements-pack convert --help)");
+  }
+  pack_options o;
+  if (r.count("help")) {
+    o.answer = spec.help({""}) +
+               "\nSave it beside FILE.def, whose folder relative paths start from:\n"
+               "  elements-pack convert web.def > element.json\n"
+               "Warnings on stderr name what did not carry over.\n"
+               "Exit status: 0 done, 2 a line that cannot be converted (FILE:LINE: why).\n";
+    return o;
+  }
+  const auto positional =
+      r.count("def") ? r["def"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (positional.size() != 1)
+    throw usage_error(positional.empty() ? "convert: missing FILE.def (usage: elements-pack "
+                                           "convert FILE.def > element.json)"
+                                         : "convert: one FILE.def at a time; \"" + positional[1] +
+                                               "\" is one too many");
+  o.convert = positional[0];
+  o.quiet = r.count("quiet") > 0;
+  return o;
+}
+
 }  // namespace
 
 std::int64_t parse_epoch(const std::string& text, const std::string& where) {
@@ -57,6 +95,8 @@ std::int64_t parse_epoch(const std::string& text, const std::string& where) {
 }
 
 pack_options parse_cli(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "convert")
+    return parse_convert_cli(argc - 1, argv + 1);
   auto spec = make_options();
   cxxopts::ParseResult r;
   try {
@@ -68,6 +108,7 @@ pack_options parse_cli(int argc, char** argv) {
   if (r.count("help")) {
     o.answer = spec.help({""}) +
                "\nDEFINITION is an element.json file, or a folder holding one.\n"
+               "elements-pack convert FILE.def prints the element.json of a .def file.\n"
                "Exit status: 0 done, 1 the build failed, 2 bad definition or usage.\n";
     return o;
   }

@@ -25,6 +25,8 @@ struct pack_options {
   bool quiet = false;
   // Set for -h and -V: the text to print on stdout before exiting 0.
   std::optional<std::string> answer;
+  // `elements-pack convert FILE.def`: print its element.json instead of packing.
+  std::optional<std::filesystem::path> convert;
 };
 
 // Throws usage_error naming the option and the fix.

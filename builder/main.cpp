@@ -5,6 +5,7 @@
 #include "assemble.hpp"
 #include "build_steps.hpp"
 #include "cli.hpp"
+#include "convert.hpp"
 #include "definition.hpp"
 #include "elements/error.hpp"
 #include "payload_layout.hpp"
@@ -60,6 +61,16 @@ int pack(const pack_options& opt) {
   return exit_ok;
 }
 
+// Migration from .def files: the element.json on stdout, what did not carry
+// over on stderr.
+int convert(const pack_options& opt) {
+  const conversion result = convert_def_file(*opt.convert);
+  const progress say(progress_mode::never, opt.quiet);
+  for (const auto& warning : result.warnings) say.warn(warning);
+  std::cout << result.element.dump(2) << '\n';
+  return exit_ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,6 +80,7 @@ int main(int argc, char** argv) {
       std::cout << *opt.answer;
       return exit_ok;
     }
+    if (opt.convert) return convert(opt);
     return pack(opt);
   } catch (const error& e) {
     std::cerr << "elements-pack: " << e.what() << '\n';
