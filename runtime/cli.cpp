@@ -511,8 +511,17 @@ invocation parse_command_line(const spec& s, const std::vector<std::string>& arg
     throw usage_error("/workdir: \"" + p.workdir + "\" is not an absolute path");
   fill_env(s, values, host, names, p);
   fill_binds(s, values, host, names, p);
-  for (const auto& v : values)
-    if (v.arg->kind == arg_kind::output && v.value) p.output = v.value;
+  for (const auto& v : values) {
+    if (v.arg->kind != arg_kind::output || !v.value) continue;
+    // /out lands beside its destination, so that folder must exist now.
+    const std::string& out = *v.value;
+    const std::string parent = out.substr(0, std::max<std::size_t>(out.rfind('/'), 1));
+    struct stat st;
+    if (::stat(out.c_str(), &st) != 0 && (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
+      throw usage_error(display(*v.arg) + ": the folder \"" + parent +
+                        "\" does not exist (create it first)");
+    p.output = out;
+  }
   p.user = s.user;
   p.network = s.network;
   p.writable = s.writable;

@@ -71,12 +71,15 @@ void loopback_up() {
 
 // The child after fork: PID 1 of the new PID namespace. Everything it fails
 // at goes back to the parent over `report` so the parent prints the cause.
-[[noreturn]] void container_main(const run_request& req, rootfs_inputs& in, int ready, int report) {
+[[noreturn]] void container_main(const run_request& req, rootfs_inputs& in, int ready, int report,
+                                 unique_fd instance) {
   // If the runtime dies, so does the container; the read below closes the
   // window in which the parent could have died before prctl took effect.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   char go = 0;
   if (::read(ready, &go, 1) != 1) _exit(exit_start_failed);
+  // The instance name is the host side's to hold: released the moment it ends.
+  instance.reset();
   try {
     const plan& p = *req.p;
     int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
@@ -287,7 +290,7 @@ int run_container(const run_request& req) {
   if (child == 0) {
     ready_write.reset();
     report_read.reset();
-    container_main(req, in, ready_read.get(), report_write.get());
+    container_main(req, in, ready_read.get(), report_write.get(), std::move(instance));
   }
   ready_read.reset();
   report_write.reset();

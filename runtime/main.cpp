@@ -83,8 +83,9 @@ int run(int argc, char** argv, std::string& program) {
   program = base_name(self.file.path);
   std::vector<std::string> args(argv + 1, argv + argc);
   const char* debug_env = std::getenv("ELEMENTS_DEBUG");
+  const auto options_end = std::find(args.begin(), args.end(), "--");  // the command's words follow
   if ((debug_env && *debug_env && std::strcmp(debug_env, "0") != 0) ||
-      std::find(args.begin(), args.end(), "--elements-debug") != args.end())
+      std::find(args.begin(), options_end, "--elements-debug") != options_end)
     debug::enable(program);
   debug::step("runtime started");
 
