@@ -10,11 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -256,10 +259,123 @@ static int cmd_spawn_zombies(int n) {
   return 0;
 }
 
+/* "no (ERRNO)" for the last failure, in buf. */
+static const char* failed(char* buf, size_t size) {
+  snprintf(buf, size, "no (%s)", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+  return buf;
+}
+
+/* The network interfaces and whether each is up: "lo:up,eth0:down". */
+static void interfaces(char* buf, size_t size) {
+  buf[0] = '\0';
+  struct if_nameindex* ifs = if_nameindex();
+  if (!ifs) {
+    failed(buf, size);
+    return;
+  }
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  size_t used = 0;
+  for (struct if_nameindex* i = ifs; i->if_index && used < size; ++i) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", i->if_name);
+    const char* state = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0
+                            ? ((ifr.ifr_flags & IFF_UP) ? "up" : "down")
+                            : "?";
+    used +=
+        (size_t)snprintf(buf + used, size - used, "%s%s:%s", used ? "," : "", i->if_name, state);
+  }
+  if (s >= 0) close(s);
+  if_freenameindex(ifs);
+}
+
+/* The names in a folder, sorted and comma-separated. */
+static void list_dir(const char* path, char* buf, size_t size) {
+  buf[0] = '\0';
+  struct dirent** names;
+  int n = scandir(path, &names, NULL, alphasort);
+  if (n < 0) {
+    failed(buf, size);
+    return;
+  }
+  size_t used = 0;
+  for (int i = 0; i < n; ++i) {
+    const char* d = names[i]->d_name;
+    if (strcmp(d, ".") && strcmp(d, "..") && used < size)
+      used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? "," : "", d);
+    free(names[i]);
+  }
+  free(names);
+}
+
+/* Creates or truncates PATH and writes TEXT and a newline into it. */
+static const char* write_file(const char* path, const char* text, char* buf, size_t size) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return failed(buf, size);
+  size_t len = strlen(text);
+  int ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+  if (!ok) failed(buf, size);
+  if (close(fd) != 0 && ok) {
+    ok = 0;
+    failed(buf, size);
+  }
+  return ok ? "yes" : buf;
+}
+
+/* Several reports and actions in one run, in order, each a word:
+ *   args env info net     as the subcommands of those names (net: the
+ *                         interfaces, "net=lo:up,...")
+ *   write:PATH[=TEXT]     "write:PATH=yes" or "=no (ERRNO)"; TEXT default "probe"
+ *   cat:PATH              "cat:PATH=" and the file's first line, or "no (ERRNO)"
+ *   ls:PATH               "ls:PATH=" and the sorted names in the folder
+ *   sleep:SECONDS         "sleeping", then sleeps
+ *   exit:N                ends at once with status N
+ * Other words are ignored, so the spec's own command words can sit among them. */
+static int cmd_do(int argc, char** argv) {
+  char buf[8192];
+  for (int i = 2; i < argc; ++i) {
+    char* w = argv[i];
+    if (!strcmp(w, "args")) {
+      cmd_args(argc, argv);
+    } else if (!strcmp(w, "env")) {
+      cmd_env();
+    } else if (!strcmp(w, "info")) {
+      cmd_info();
+    } else if (!strcmp(w, "net")) {
+      interfaces(buf, sizeof buf);
+      out("net=%s\n", buf);
+    } else if (!strncmp(w, "write:", 6)) {
+      char path[PATH_MAX];
+      const char* eq = strchr(w + 6, '=');
+      snprintf(path, sizeof path, "%.*s", eq ? (int)(eq - w - 6) : (int)strlen(w + 6), w + 6);
+      out("write:%s=%s\n", path, write_file(path, eq ? eq + 1 : "probe", buf, sizeof buf));
+    } else if (!strncmp(w, "cat:", 4)) {
+      FILE* f = fopen(w + 4, "re");
+      if (!f) {
+        out("cat:%s=%s\n", w + 4, failed(buf, sizeof buf));
+        continue;
+      }
+      if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
+      buf[strcspn(buf, "\n")] = '\0';
+      fclose(f);
+      out("cat:%s=%s\n", w + 4, buf);
+    } else if (!strncmp(w, "ls:", 3)) {
+      list_dir(w + 3, buf, sizeof buf);
+      out("ls:%s=%s\n", w + 3, buf);
+    } else if (!strncmp(w, "sleep:", 6)) {
+      out("sleeping\n");
+      sleep_ms(atol(w + 6) * 1000L);
+    } else if (!strncmp(w, "exit:", 5)) {
+      return atoi(w + 5);
+    }
+  }
+  return 0;
+}
+
 static int usage(void) {
   fprintf(stderr,
           "usage: probe info | env | args [ARG...] | exit N | kill-self SIGNUM\n"
-          "       | wait-signal | sleep SECONDS | spawn-zombies N\n"
+          "       | wait-signal | sleep SECONDS | spawn-zombies N | do WORD...\n"
           "(trailing words after the subcommand's own are ignored, so tests can tag a run)\n");
   return 2;
 }
@@ -284,5 +400,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!strcmp(cmd, "spawn-zombies") && argc > 2) return cmd_spawn_zombies(atoi(argv[2]));
+  if (!strcmp(cmd, "do")) return cmd_do(argc, argv);
   return usage();
 }
