@@ -1,7 +1,8 @@
-// SHA-256 (FIPS 180-4), for naming the extract cache by payload content.
-// A few hundred bytes of code where a crypto library would cost tens of KiB
-// of the runtime's size budget. Internal to runtime/.
+// SHA-256 of the payload, naming the extract cache by content: nettle's,
+// behind the small interface the cache uses. Internal to runtime/.
 #pragma once
+
+#include <nettle/sha2.h>
 
 #include <array>
 #include <cstddef>
@@ -12,18 +13,19 @@ namespace elements::runtime {
 
 class sha256 {
  public:
-  sha256();
-  void update(const void* data, std::size_t size);
-  std::array<std::uint8_t, 32> digest();  // once, at the end
+  sha256() { sha256_init(&ctx_); }
+  void update(const void* data, std::size_t size) {
+    sha256_update(&ctx_, size, static_cast<const std::uint8_t*>(data));
+  }
+  std::array<std::uint8_t, 32> digest() {  // once, at the end
+    std::array<std::uint8_t, 32> out{};
+    sha256_digest(&ctx_, out.size(), out.data());
+    return out;
+  }
   static std::string hex(const std::array<std::uint8_t, 32>& digest);
 
  private:
-  void compress(const std::uint8_t* block);
-
-  std::uint32_t state_[8];
-  std::uint8_t buffer_[64];
-  std::size_t buffered_ = 0;
-  std::uint64_t length_ = 0;
+  sha256_ctx ctx_;
 };
 
 }  // namespace elements::runtime
