@@ -457,9 +457,14 @@ TEST_CASE("the instance: given, with % made random, or random", "[unit][cli]") {
 TEST_CASE("the output arg gives an absolute host path", "[unit][cli]") {
   temp_dir t;
   auto s = web_spec();
-  CHECK(parse(s, {"-o", "out", t.path}).run.output == "/home/u/work/out");
+  host_context h = host();
+  h.cwd = t.path;
+  CHECK(parse(s, {"-o", "out", t.path}, h).run.output == t.path + "/out");
   CHECK(parse(s, {"--output=/tmp/x", t.path}).run.output == "/tmp/x");
   CHECK_FALSE(parse(s, {t.path}).run.output);
+  // /out lands beside the destination: its folder must exist.
+  CHECK_THROWS_WITH(parse(s, {"-o", "missing/out", t.path}, h),
+                    "--output: the folder \"" + t.path + "/missing\" does not exist (create it first)");
 }
 
 TEST_CASE("the environment: spec env, passEnv, args, runtime variables, in order", "[unit][cli]") {
