@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -649,10 +650,14 @@ TEST_CASE("fusermount3 mounts in the host namespaces, the runtime serves from a 
   auto become = [](bool nobody) {
     ::unsetenv("XDG_RUNTIME_DIR");
     ::setenv("TMPDIR", "/tmp", 1);
-    if (nobody)
+    if (nobody) {
       expect(::setgroups(0, nullptr) == 0 && ::setresgid(65534, 65534, 65534) == 0 &&
                  ::setresuid(65534, 65534, 65534) == 0,
              "cannot become nobody");
+      // Changing credentials makes the process undumpable, which leaves its
+      // /proc/self files root's: the uid map could not be written.
+      ::prctl(PR_SET_DUMPABLE, 1);
+    }
   };
   // Runs the whole cycle as nobody (when root can switch) or as the caller.
   auto cycle = [&](bool nobody) {
