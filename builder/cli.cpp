@@ -22,7 +22,8 @@ cxxopts::Options make_options() {
   auto add = o.add_options();
   add("o,output", "write FILE instead of NAME.AppImage", cxxopts::value<std::string>(), "FILE");
   add("from",
-      "take the rootfs from SOURCE instead of the definition's \"from\" (dir:PATH | scratch)",
+      "take the rootfs from SOURCE instead of the definition's \"from\" (dir:PATH | tar:PATH | "
+      "oci:PATH[:REF] | docker-archive:PATH[:REF] | scratch)",
       cxxopts::value<std::string>(), "SOURCE");
   add("compression", "zstd[:LEVEL] (default zstd:15), xz[:LEVEL], gzip[:LEVEL] or lz4",
       cxxopts::value<std::string>(), "ALGO");

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "elements/error.hpp"
+#include "image_config.hpp"
 
 namespace elements::builder {
 namespace {
@@ -39,7 +40,8 @@ bool is_element_name(std::string_view s) {
 
 class reader {
  public:
-  explicit reader(definition& def) : def_(def) {}
+  reader(definition& def, const std::optional<std::string>& from_option)
+      : def_(def), from_option_(from_option) {}
 
   [[noreturn]] void fail(const std::string& pointer, const std::string& message) const {
     throw usage_error(def_.file + ": " + (pointer.empty() ? "" : pointer + ": ") + message);
@@ -90,7 +92,9 @@ class reader {
       if (def_.update_information.find('\0') != std::string::npos)
         fail("/updateInformation", "must not contain NUL characters");
     }
-    run(doc.contains("run") ? doc["run"] : json::object());
+    json run_doc = doc.contains("run") ? doc["run"] : json::object();
+    image_defaults(run_doc);
+    run(run_doc);
   }
 
  private:
@@ -189,6 +193,21 @@ class reader {
     return in.read(buf, sizeof buf) && std::memcmp(buf, signature, sizeof buf) == 0;
   }
 
+  // The image's config is read with the definition, so that --check shows
+  // the spec the file will carry and a missing command is caught up front.
+  void image_defaults(json& run_doc) {
+    const auto& from = from_option_ ? from_option_ : def_.from;
+    if (!from || !(from->starts_with("oci:") || from->starts_with("docker-archive:"))) return;
+    const source_ref ref = resolve_source(def_, from_option_);
+    const auto config = read_image_config(ref);
+    if (!config) return;
+    for (auto& w : apply_image_config(run_doc, *config, ref.text))
+      def_.warnings.push_back(std::move(w));
+    if (run_doc.is_object() && !run_doc.contains("command"))
+      fail("/run", "missing required field \"command\" (" + ref.text +
+                       " names no Entrypoint or Cmd to take it from)");
+  }
+
   void run(const json& r) {
     if (!r.is_object()) fail("/run", "must be an object (the runtime spec)");
     for (const char* implied : {"version", "name"})
@@ -209,6 +228,7 @@ class reader {
   }
 
   definition& def_;
+  const std::optional<std::string>& from_option_;
 };
 
 std::string syntax_message(const json::parse_error& e) {
@@ -239,7 +259,8 @@ std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::size
   return {line, column};
 }
 
-definition parse_definition(std::string_view text, const std::filesystem::path& file) {
+definition parse_definition(std::string_view text, const std::filesystem::path& file,
+                            const std::optional<std::string>& from_option) {
   definition def;
   def.file = file.native();
   def.folder = file.parent_path();
@@ -252,11 +273,12 @@ definition parse_definition(std::string_view text, const std::filesystem::path& 
     throw usage_error(def.file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
                       syntax_message(e));
   }
-  reader(def).read(doc);
+  reader(def, from_option).read(doc);
   return def;
 }
 
-definition load_definition(const std::filesystem::path& path) {
+definition load_definition(const std::filesystem::path& path,
+                           const std::optional<std::string>& from_option) {
   std::filesystem::path file = path;
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) file = path / "element.json";
@@ -266,7 +288,7 @@ definition load_definition(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw usage_error("cannot read the definition " + file.native());
-  return parse_definition(text.str(), file);
+  return parse_definition(text.str(), file, from_option);
 }
 
 source_ref resolve_source(const definition& def, const std::optional<std::string>& from_option) {

@@ -41,17 +41,23 @@ struct definition {
   std::vector<copy_step> build;
   desktop_options desktop;
   std::string update_information;
-  spec run;  // validated by the same parse_spec as the runtime's
+  spec run;  // validated by the same parse_spec as the runtime's, image defaults filled in
+  // What an image's config could not carry over into "run", for the user to see.
+  std::vector<std::string> warnings;
 };
 
 // Reads `path` (a definition file, or a folder holding element.json).
 // Throws usage_error "FILE:LINE:COLUMN: ..." for JSON syntax errors and
 // "FILE: /pointer: ..." for everything the schema or the runtime refuses.
-definition load_definition(const std::filesystem::path& path);
+// When the source (`from_option`, as --from gives it, else "from") is an OCI
+// or docker image, its config fills what "run" leaves out.
+definition load_definition(const std::filesystem::path& path,
+                           const std::optional<std::string>& from_option = std::nullopt);
 
 // The same for text already in memory; `file` names it in messages and its
 // folder anchors relative paths.
-definition parse_definition(std::string_view text, const std::filesystem::path& file);
+definition parse_definition(std::string_view text, const std::filesystem::path& file,
+                            const std::optional<std::string>& from_option = std::nullopt);
 
 // The rootfs source: --from when given (relative to the current folder), else
 // the definition's "from".

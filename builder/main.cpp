@@ -22,7 +22,8 @@ int pack(const pack_options& opt) {
   const progress say(opt.progress, opt.quiet);
 
   // The whole definition is checked before anything is read or written.
-  const definition def = load_definition(opt.definition);
+  const definition def = load_definition(opt.definition, opt.from);
+  for (const auto& warning : def.warnings) say.warn(warning);
   const source_ref from = resolve_source(def, opt.from);
   if (opt.check) {
     std::cout << to_json(def.run).dump(2) << '\n';
@@ -34,7 +35,9 @@ int pack(const pack_options& opt) {
   const made_attrs made{0, 0, opt.source_date_epoch.value_or(0)};
 
   say.phase("reading the rootfs from " + from.text);
-  node_ptr rootfs = open_source(from, made)->read_tree();
+  const auto source = open_source(from, made);
+  node_ptr rootfs = source->read_tree();
+  for (const auto& warning : source->warnings()) say.warn(warning);
   for (const auto& step : def.build) {
     say.phase("copying " + step.source_text + " to " + step.target);
     apply_copy(rootfs, step, made);

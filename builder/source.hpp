@@ -4,9 +4,12 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "image_config.hpp"
 #include "tree.hpp"
 
 namespace elements::builder {
@@ -17,12 +20,14 @@ struct source_ref {
   source_kind kind = source_kind::scratch;
   std::string text;            // as written, for messages and --check
   std::filesystem::path path;  // resolved; empty for scratch
+  std::string reference;       // oci: and docker-archive: REF; empty for none
 };
 
-// Parses "dir:PATH", "tar:PATH", "oci:PATH[:REF]", "docker-archive:PATH" or
-// "scratch", resolving PATH against `base`. Throws usage_error, prefixed with
-// `where` ("element.json: /from", "--from"), for an unknown kind, a kind this
-// build cannot read yet, or a dir: that is not a folder.
+// Parses "dir:PATH", "tar:PATH", "oci:PATH[:REF]", "docker-archive:PATH[:REF]"
+// or "scratch", resolving PATH against `base`. PATH may hold ":" itself: REF
+// starts after the first ":" where PATH names what the kind reads. Throws
+// usage_error, prefixed with `where` ("element.json: /from", "--from"), for
+// an unknown kind or a PATH that is not what the kind reads.
 source_ref parse_source_ref(std::string_view text, const std::filesystem::path& base,
                             std::string_view where);
 
@@ -32,12 +37,23 @@ class source {
  public:
   virtual ~source() = default;
   virtual node_ptr read_tree() = 0;
+  // What read_tree left out or could not carry over, for the user to see.
+  virtual std::vector<std::string> warnings() const { return {}; }
 };
 
 std::unique_ptr<source> open_source(const source_ref& ref, const made_attrs& made);
 
+// The image's own run settings, for oci: and docker-archive: sources; none
+// for the others. Reads only the manifest and the config, verified.
+std::optional<image_config> read_image_config(const source_ref& ref);
+
 // The kinds, one per file.
 std::unique_ptr<source> make_scratch_source(const made_attrs& made);
 std::unique_ptr<source> make_dir_source(std::filesystem::path path);
+std::unique_ptr<source> make_tar_source(const source_ref& ref, const made_attrs& made);
+std::unique_ptr<source> make_oci_source(const source_ref& ref, const made_attrs& made);
+std::unique_ptr<source> make_docker_source(const source_ref& ref, const made_attrs& made);
+image_config read_oci_config(const source_ref& ref);
+image_config read_docker_config(const source_ref& ref);
 
 }  // namespace elements::builder

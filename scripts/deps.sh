@@ -21,6 +21,8 @@ packages=(
   # file, setpriv/unshare, losetup, useradd, pgrep
   catch2 busybox-static squashfs-tools squashfs-tools-ng squashfuse
   util-linux mount passwd procps
+  # OCI image layouts the source tests make
+  umoci
   # formatting
   clang-format
 )

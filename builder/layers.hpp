@@ -1,0 +1,59 @@
+// Image layers (DESIGN.md section 4): tar archives, plain or compressed,
+// applied in order to an in-memory tree. Nothing is written to disk but the
+// file contents, so a rootless build keeps every owner, mode, device node and
+// xattr the layers carry.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "elements/unique_fd.hpp"
+#include "spool.hpp"
+#include "tree.hpp"
+
+namespace elements::builder {
+
+struct layer_input {
+  unique_fd fd;  // the archive, read from offset 0
+  // For messages: "layer sha256:<hex>" for an image layer, the path of a tarball.
+  std::string name;
+  // The sha256 and size of the archive's bytes as stored, checked before
+  // anything of the layer reaches the tree.
+  std::optional<std::string> digest;
+  std::optional<std::uint64_t> size;
+  // OCI whiteouts (.wh.NAME, .wh..wh..opq). A rootfs tarball is not a layer:
+  // there such names are plain files.
+  bool whiteouts = true;
+};
+
+// A rootfs built from layers, bottom first.
+class layer_stack {
+ public:
+  explicit layer_stack(const made_attrs& made);
+
+  // Reads `layer` whole, verifies its digest, then applies it: whiteouts
+  // first (they only hide what lower layers made), then its entries in order.
+  // Throws elements::error naming the layer and the entry for a damaged or
+  // mismatching archive and for an entry that would land outside the root
+  // ("..", an absolute name, a path through a symlink).
+  void apply(const layer_input& layer);
+
+  const node_ptr& root() const noexcept { return root_; }
+  // Things left out, such as xattrs squashfs cannot hold.
+  const std::vector<std::string>& warnings() const noexcept { return warnings_; }
+
+ private:
+  node_ptr root_;
+  made_attrs made_;
+  content_spool spool_;
+  std::vector<std::string> warnings_;
+};
+
+// The sha256 of what a layer decompresses to: the tar itself, as an image
+// config's rootfs.diff_ids name it.
+std::string uncompressed_sha256(int fd, const std::string& name);
+
+}  // namespace elements::builder

@@ -1,0 +1,95 @@
+#include "spool.hpp"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "archive_reader.hpp"
+#include "elements/error.hpp"
+
+namespace elements::builder {
+
+struct content_spool::file {
+  unique_fd fd;
+  std::uint64_t end = 0;
+  std::string folder;  // where it lives, for messages
+};
+
+namespace {
+
+class spooled_content final : public file_content {
+ public:
+  spooled_content(std::shared_ptr<const content_spool::file> spool, std::uint64_t offset,
+                  std::uint64_t size, std::string what)
+      : spool_(std::move(spool)), offset_(offset), size_(size), what_(std::move(what)) {}
+
+  void read(const sink& out) const override {
+    std::vector<unsigned char> buf(std::min<std::uint64_t>(size_, 1 << 20));
+    for (std::uint64_t done = 0; done < size_;) {
+      const auto want = std::min<std::uint64_t>(buf.size(), size_ - done);
+      ssize_t n = ::pread(spool_->fd.get(), buf.data(), want, static_cast<off_t>(offset_ + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_errno("read the temporary copy of", what_);
+      if (n == 0)
+        throw error(what_ + ": its temporary copy in " + spool_->folder + " was cut short",
+                    exit_build_failed);
+      out({buf.data(), static_cast<std::size_t>(n)});
+      done += static_cast<std::uint64_t>(n);
+    }
+  }
+
+  std::string describe() const override { return what_; }
+
+ private:
+  std::shared_ptr<const content_spool::file> spool_;
+  std::uint64_t offset_;
+  std::uint64_t size_;
+  std::string what_;
+};
+
+[[noreturn]] void no_space(const std::string& folder, int err) {
+  throw error("cannot write to a temporary file in " + folder + ": " + std::strerror(err) +
+                  " (hint: set TMPDIR to a folder with room for the image)",
+              exit_build_failed, std::error_code(err, std::generic_category()));
+}
+
+}  // namespace
+
+unique_fd temporary_file() {
+  const auto dir = std::filesystem::temp_directory_path();
+  unique_fd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd) return fd;
+  // A filesystem without O_TMPFILE: a named file, unlinked at once.
+  std::string tmpl = (dir / "elements-pack-XXXXXX").native();
+  fd.reset(::mkostemp(tmpl.data(), O_CLOEXEC));
+  if (!fd) no_space(dir.native(), errno);
+  ::unlink(tmpl.c_str());
+  return fd;
+}
+
+content_spool::content_spool() : file_(std::make_shared<file>()) {
+  file_->folder = std::filesystem::temp_directory_path().native();
+  file_->fd = temporary_file();
+}
+
+std::shared_ptr<const file_content> content_spool::add(archive_reader& from, std::string what) {
+  const std::uint64_t start = file_->end;
+  from.read_data([&](std::span<const unsigned char> bytes) {
+    while (!bytes.empty()) {
+      ssize_t n =
+          ::pwrite(file_->fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(file_->end));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) no_space(file_->folder, errno);
+      bytes = bytes.subspan(static_cast<std::size_t>(n));
+      file_->end += static_cast<std::uint64_t>(n);
+    }
+  });
+  return std::make_shared<spooled_content>(file_, start, file_->end - start, std::move(what));
+}
+
+}  // namespace elements::builder

@@ -1,0 +1,34 @@
+// Where the bytes of files read from archives wait until the image is
+// written: temporary files, so that a large rootfs is never held in memory.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "elements/unique_fd.hpp"
+#include "tree.hpp"
+
+namespace elements::builder {
+
+class archive_reader;
+
+// An unlinked temporary file in TMPDIR (or /tmp), for bytes too large to
+// hold in memory; it is gone when the last descriptor closes.
+unique_fd temporary_file();
+
+// Regular files' bytes in one unlinked temporary file, appended to and read
+// back with pread. It lives as long as the last file that points into it.
+class content_spool {
+ public:
+  content_spool();
+  // Copies the current entry's bytes of `from`; `what` names them in messages.
+  std::shared_ptr<const file_content> add(archive_reader& from, std::string what);
+
+  struct file;  // the temporary file, shared with the contents in it
+
+ private:
+  std::shared_ptr<file> file_;
+};
+
+}  // namespace elements::builder
