@@ -13,14 +13,14 @@ packages=(
   # the runtime: squashfs reading, FUSE, the squashfs compressors (linked statically)
   libsquashfuse-dev libfuse3-dev fuse3
   libzstd-dev liblzma-dev zlib1g-dev liblz4-dev liblzo2-dev
-  # both sides: JSON, command line
-  nlohmann-json3-dev libcxxopts-dev
-  # the builder: squashfs writing, archives, digests
-  libsquashfs-dev libarchive-dev nettle-dev
+  # both sides: JSON, digests (nettle); the builder's command line
+  nlohmann-json3-dev nettle-dev libcxxopts-dev
+  # the builder: squashfs writing, archives
+  libsquashfs-dev libarchive-dev
   # tests and the example: unit tests, the busybox rootfs, tools that read the
   # file, setpriv/unshare, losetup, useradd, pgrep
   catch2 busybox-static squashfs-tools squashfs-tools-ng squashfuse
-  util-linux mount passwd procps
+  util-linux mount passwd procps jq
   # OCI image layouts the source tests make
   umoci
   # formatting
