@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "elements/unique_fd.hpp"
+#include "source.hpp"
 #include "spool.hpp"
 #include "tree.hpp"
 
@@ -55,5 +57,26 @@ class layer_stack {
 // The sha256 of what a layer decompresses to: the tar itself, as an image
 // config's rootfs.diff_ids name it.
 std::string uncompressed_sha256(int fd, const std::string& name);
+
+// A source whose tree is a stack of layers (a rootfs tarball, an image):
+// `apply` puts them on the stack in order; the warnings of the last read stay.
+class layered_source final : public source {
+ public:
+  using apply_fn = std::function<void(layer_stack&)>;
+  layered_source(const made_attrs& made, apply_fn apply) : made_(made), apply_(std::move(apply)) {}
+
+  node_ptr read_tree() override {
+    layer_stack stack(made_);
+    apply_(stack);
+    warnings_ = stack.warnings();
+    return stack.root();
+  }
+  std::vector<std::string> warnings() const override { return warnings_; }
+
+ private:
+  made_attrs made_;
+  apply_fn apply_;
+  std::vector<std::string> warnings_;
+};
 
 }  // namespace elements::builder

@@ -288,32 +288,15 @@ class docker_archive {
   std::map<std::string, blob> blobs_;
 };
 
-class docker_source final : public source {
- public:
-  docker_source(source_ref ref, const made_attrs& made) : ref_(std::move(ref)), made_(made) {}
-
-  node_ptr read_tree() override {
-    docker_archive archive(ref_);
-    const manifest_entry entry = archive.pick();
-    const json config = archive.config();
-    layer_stack stack(made_);
-    for (const auto& layer : archive.layers(entry, config)) stack.apply(layer);
-    warnings_ = stack.warnings();
-    return stack.root();
-  }
-
-  std::vector<std::string> warnings() const override { return warnings_; }
-
- private:
-  source_ref ref_;
-  made_attrs made_;
-  std::vector<std::string> warnings_;
-};
-
 }  // namespace
 
 std::unique_ptr<source> make_docker_source(const source_ref& ref, const made_attrs& made) {
-  return std::make_unique<docker_source>(ref, made);
+  return std::make_unique<layered_source>(made, [ref](layer_stack& stack) {
+    docker_archive archive(ref);
+    const manifest_entry entry = archive.pick();
+    const json config = archive.config();
+    for (const auto& layer : archive.layers(entry, config)) stack.apply(layer);
+  });
 }
 
 image_config read_docker_config(const source_ref& ref) {

@@ -283,38 +283,21 @@ class layout {
   const source_ref& ref_;
 };
 
-class oci_source final : public source {
- public:
-  oci_source(source_ref ref, const made_attrs& made) : ref_(std::move(ref)), made_(made) {}
+}  // namespace
 
-  node_ptr read_tree() override {
-    layout images(ref_);
+std::unique_ptr<source> make_oci_source(const source_ref& ref, const made_attrs& made) {
+  return std::make_unique<layered_source>(made, [ref](layer_stack& stack) {
+    layout images(ref);
     const image img = images.resolve();
-    layer_stack stack(made_);
     for (const auto& d : img.layers) {
       layer_input layer;
       layer.fd = images.open_blob(d, "layer");
-      layer.name = ref_.text + ": layer " + d.digest;
+      layer.name = ref.text + ": layer " + d.digest;
       layer.digest = d.digest;
       layer.size = d.size;
       stack.apply(layer);
     }
-    warnings_ = stack.warnings();
-    return stack.root();
-  }
-
-  std::vector<std::string> warnings() const override { return warnings_; }
-
- private:
-  source_ref ref_;
-  made_attrs made_;
-  std::vector<std::string> warnings_;
-};
-
-}  // namespace
-
-std::unique_ptr<source> make_oci_source(const source_ref& ref, const made_attrs& made) {
-  return std::make_unique<oci_source>(ref, made);
+  });
 }
 
 image_config read_oci_config(const source_ref& ref) {

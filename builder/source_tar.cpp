@@ -6,37 +6,17 @@
 #include "source.hpp"
 
 namespace elements::builder {
-namespace {
-
-class tar_source final : public source {
- public:
-  tar_source(source_ref ref, const made_attrs& made) : ref_(std::move(ref)), made_(made) {}
-
-  node_ptr read_tree() override {
-    layer_input tarball;
-    tarball.fd.reset(::open(ref_.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!tarball.fd) throw_errno("open", ref_.path.native());
-    tarball.name = ref_.text;
-    // A rootfs tarball is not an image layer: ".wh." names in it are files.
-    tarball.whiteouts = false;
-    layer_stack stack(made_);
-    stack.apply(tarball);
-    warnings_ = stack.warnings();
-    return stack.root();
-  }
-
-  std::vector<std::string> warnings() const override { return warnings_; }
-
- private:
-  source_ref ref_;
-  made_attrs made_;
-  std::vector<std::string> warnings_;
-};
-
-}  // namespace
 
 std::unique_ptr<source> make_tar_source(const source_ref& ref, const made_attrs& made) {
-  return std::make_unique<tar_source>(ref, made);
+  return std::make_unique<layered_source>(made, [ref](layer_stack& stack) {
+    layer_input tarball;
+    tarball.fd.reset(::open(ref.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!tarball.fd) throw_errno("open", ref.path.native());
+    tarball.name = ref.text;
+    // A rootfs tarball is not an image layer: ".wh." names in it are files.
+    tarball.whiteouts = false;
+    stack.apply(tarball);
+  });
 }
 
 }  // namespace elements::builder
