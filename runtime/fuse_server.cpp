@@ -42,6 +42,7 @@ struct fuse_server::state {
   sqfs fs{};
   bool fs_open = false;
   bool has_xattrs = false;
+  std::uint32_t kernel_flags = 0;  // what the kernel offered in INIT
   sqfs_inode_id root_id = 0;
   std::uint32_t root_uid = 0, root_gid = 0;
   std::vector<char> request, data;
@@ -144,6 +145,7 @@ struct fuse_server::state {
       return;
     }
     out.max_readahead = in.max_readahead;
+    kernel_flags = in.flags;
     out.flags =
         in.flags & (FUSE_ASYNC_READ | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_PARALLEL_DIROPS);
     out.max_write = max_write;
@@ -199,6 +201,11 @@ struct fuse_server::state {
     fuse_open_in in{};
     std::memcpy(&in, arg, std::min(len, sizeof in));
     if ((in.flags & O_ACCMODE) != O_RDONLY) return reply(h, EROFS);
+    // Nothing is kept per open file, so where the kernel can do without
+    // OPEN/OPENDIR (and their RELEASEs) it is told so once: it then keeps the
+    // page and directory caches itself and saves four round trips a file.
+    if (kernel_flags & (dir ? FUSE_NO_OPENDIR_SUPPORT : FUSE_NO_OPEN_SUPPORT))
+      return reply(h, ENOSYS);
     fuse_open_out out{};
     out.open_flags = FOPEN_KEEP_CACHE | (dir ? FOPEN_CACHE_DIR : FOPEN_NOFLUSH);
     reply(h, out);
