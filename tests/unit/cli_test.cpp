@@ -26,9 +26,17 @@ struct temp_dir {
     path = tmpl;
   }
   ~temp_dir() {
+    // Tests make folders without any permission; an unprivileged run must
+    // open them up again before it can remove them.
     std::error_code ec;
-    std::filesystem::permissions(path, std::filesystem::perms::owner_all, ec);
+    open_up(path, ec);
     std::filesystem::remove_all(path, ec);
+  }
+  static void open_up(const std::filesystem::path& p, std::error_code& ec) {
+    std::filesystem::permissions(p, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::add, ec);
+    if (!std::filesystem::is_directory(std::filesystem::symlink_status(p, ec))) return;
+    for (const auto& e : std::filesystem::directory_iterator(p, ec)) open_up(e.path(), ec);
   }
   std::string make(const std::string& name) const {
     std::string p = path + "/" + name;
