@@ -11,4 +11,3 @@ ELEMENTS_SECTION(".upd_info") const char elements_upd_info[elements::payload::up
 ELEMENTS_SECTION(".sha256_sig") const char elements_sha256_sig[elements::payload::sig_size] = {};
 ELEMENTS_SECTION(".sig_key") const char elements_sig_key[elements::payload::key_size] = {};
 }
-

@@ -471,8 +471,9 @@ TEST_CASE("the output arg gives an absolute host path", "[unit][cli]") {
   CHECK(parse(s, {"--output=/tmp/x", t.path}).run.output == "/tmp/x");
   CHECK_FALSE(parse(s, {t.path}).run.output);
   // /out lands beside the destination: its folder must exist.
-  CHECK_THROWS_WITH(parse(s, {"-o", "missing/out", t.path}, h),
-                    "--output: the folder \"" + t.path + "/missing\" does not exist (create it first)");
+  CHECK_THROWS_WITH(
+      parse(s, {"-o", "missing/out", t.path}, h),
+      "--output: the folder \"" + t.path + "/missing\" does not exist (create it first)");
 }
 
 TEST_CASE("the environment: spec env, passEnv, args, runtime variables, in order", "[unit][cli]") {
