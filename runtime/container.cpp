@@ -122,7 +122,7 @@ mount_choice forced_mount() {
 
 // The payload mounted at payload_dir, by the first method that works.
 std::unique_ptr<mounted_payload> mount_payload(const payload_file& f, bool privileged,
-                                               mount_choice choice,
+                                               mount_choice choice, bool fuse_usable,
                                                std::unique_ptr<fusermount_pending>& pending) {
   if (choice == mount_choice::kernel || (choice == mount_choice::automatic && privileged)) {
     try {
@@ -134,7 +134,7 @@ std::unique_ptr<mounted_payload> mount_payload(const payload_file& f, bool privi
   }
   try {
     if (pending) return fusermount_serve(std::move(pending));
-    if (privileged || fuse_device_usable()) return mount_fuse(f, payload_dir);
+    if (fuse_usable) return mount_fuse(f, payload_dir);
     throw error(
         "cannot use FUSE: /dev/fuse cannot be opened and fusermount3 is not installed "
         "(hint: install fuse3, or use ELEMENTS_MOUNT=extract)");
@@ -201,11 +201,14 @@ int run_container(const run_request& req) {
   if (choice == mount_choice::kernel && !privileged)
     throw error("ELEMENTS_MOUNT=kernel needs root (hint: unset it to use FUSE)");
 
+  // Asked once: every step below that chooses a mount path needs it.
+  const bool fuse_usable = privileged || fuse_device_usable();
+
   // fusermount3 has to run in the host's namespaces and before any thread exists.
   std::unique_ptr<fusermount_pending> pending;
   // It opens /dev/fuse as the caller too, so it only helps where the kernel
   // refuses FUSE mounts in user namespaces: tried when FUSE is asked for.
-  if (req.file && !privileged && choice == mount_choice::fuse && !fuse_device_usable()) {
+  if (req.file && !privileged && choice == mount_choice::fuse && !fuse_usable) {
     pending = fusermount_prepare(*req.file);
     debug::step(pending ? "fusermount3 mounted the payload" : "no usable FUSE");
   }
@@ -238,7 +241,7 @@ int run_container(const run_request& req) {
   // AppImage, fusermount3's mount point) may lie under /tmp: open them
   // before the tmpfs covers it.
   std::unique_ptr<mounted_payload> host_tree;
-  const bool fuse_possible = privileged || pending || fuse_device_usable();
+  const bool fuse_possible = fuse_usable || pending;
   if (!req.file)
     host_tree = plain_directory(req.directory);
   else if (choice == mount_choice::extract || (choice == mount_choice::automatic && !fuse_possible))
@@ -263,8 +266,8 @@ int run_container(const run_request& req) {
   std::unique_ptr<mounted_payload> payload;
   {
     check(::mkdir(payload_dir, 0755), "create", payload_dir);
-    payload =
-        host_tree ? std::move(host_tree) : mount_payload(*req.file, privileged, choice, pending);
+    payload = host_tree ? std::move(host_tree)
+                        : mount_payload(*req.file, privileged, choice, fuse_usable, pending);
     if (host_tree_fd) {
       const std::string from = "/proc/self/fd/" + std::to_string(host_tree_fd.get());
       check(::mount(from.c_str(), payload_dir, nullptr, MS_BIND | MS_REC, nullptr), "bind",

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "elements/error.hpp"
+#include "elements/read_file.hpp"
 #include "init.hpp"
 
 extern char** environ;
@@ -32,20 +33,10 @@ sockaddr_un instance_address(const std::string& id, socklen_t& len) {
   return addr;
 }
 
-std::string read_text(const std::string& path) {
-  unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw_errno("read", path);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-  return text;
-}
-
 // The first child of `pid`: the runtime's container init, or init's command.
 pid_t first_child(pid_t pid) {
   std::string children =
-      read_text("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+      read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
   return static_cast<pid_t>(std::atoi(children.c_str()));
 }
 
@@ -98,7 +89,7 @@ int exec_in_instance(const std::string& id, const std::vector<std::string>& argv
 
   // Its environment and working directory, read before leaving the host's view.
   std::vector<std::string> env;
-  std::string environ_text = read_text("/proc/" + std::to_string(command) + "/environ");
+  std::string environ_text = read_file("/proc/" + std::to_string(command) + "/environ");
   for (std::size_t i = 0; i < environ_text.size();) {
     std::size_t end = environ_text.find('\0', i);
     if (end == std::string::npos) end = environ_text.size();

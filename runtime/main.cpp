@@ -14,6 +14,7 @@
 #include "debug_log.hpp"
 #include "elements/error.hpp"
 #include "elements/payload.hpp"
+#include "elements/read_file.hpp"
 #include "elements/spec.hpp"
 #include "elements/unique_fd.hpp"
 #include "instance.hpp"
@@ -40,17 +41,14 @@ std::string dir_name(const std::string& path) {
 std::string read_spec_text(const self_image& self, const std::string& directory) {
   if (directory.empty()) return read_payload_file(self.file, payload::spec_path);
   const std::string path = directory + "/" + std::string(payload::spec_path);
-  unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd)
+  try {
+    return read_file(path);
+  } catch (const error& e) {
+    if (e.code().value() != ENOENT) throw;
     throw error(
         self.file.path + ": no payload inside the file and no " + path +
         " beside it (hint: run an AppImage packed by elements-pack, or its extracted AppRun)");
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-  if (n < 0) throw_errno("read", path);
-  return text;
+  }
 }
 
 spec load_spec(const std::string& text) {
