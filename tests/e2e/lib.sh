@@ -239,14 +239,17 @@ _e2e_setup_user() {
 
 # Gives the unprivileged user /dev/fuse as distributions ship it (0666);
 # restores the previous mode on exit. Tests that call this hold the CTest
-# resource lock "dev_fuse", so no two of them overlap.
+# resource lock "dev_fuse", so no two of them overlap in one run, and a lock
+# file, so neither do two runs from different build trees.
 _e2e_open_dev_fuse() {
   ((EUID == 0)) || {
     [[ -r /dev/fuse && -w /dev/fuse ]] || command -v fusermount3 >/dev/null ||
       e2e_skip "/dev/fuse is not usable by $(id -un) and fusermount3 is missing"
     return 0
   }
-  local old
+  local old lock
+  exec {lock}>/run/lock/elements-e2e-dev-fuse
+  flock -w 900 "$lock" || e2e_fail "another test run holds /dev/fuse for 15 minutes"
   old=$(stat -c %a /dev/fuse)
   e2e_defer "chmod $old /dev/fuse"
   chmod 0666 /dev/fuse
