@@ -11,41 +11,60 @@
 
 namespace elements::builder {
 
-archive_reader::archive_reader(int fd, std::string name, format f, bool hash)
-    : a_(archive_read_new()), fd_(fd), name_(std::move(name)), hash_(hash), buf_(1 << 20) {
+archive_reader::archive_reader(int fd, std::string name, format f, bool hash, bool hash_tar)
+    : a_(archive_read_new(), archive_read_free),
+      raw_(nullptr, archive_read_free),
+      fd_(fd),
+      name_(std::move(name)),
+      hash_(hash),
+      buf_(1 << 20) {
   if (!a_) throw error(name_ + ": out of memory", exit_build_failed);
   struct stat st {};
-  if (::fstat(fd_, &st) != 0) {
-    archive_read_free(a_);
-    throw_errno("stat", name_);
-  }
+  if (::fstat(fd_, &st) != 0) throw_errno("stat", name_);
   file_size_ = static_cast<std::uint64_t>(st.st_size);
-  archive_read_support_filter_all(a_);
-  if (f == format::tar) {
-    archive_read_support_format_tar(a_);
-    archive_read_support_format_empty(a_);
+  archive_read_support_format_empty(a_.get());
+  if (f == format::raw) {
+    archive_read_support_filter_all(a_.get());
+    archive_read_support_format_raw(a_.get());
+  } else if (!hash_tar) {
+    archive_read_support_filter_all(a_.get());
+    archive_read_support_format_tar(a_.get());
   } else {
-    archive_read_support_format_raw(a_);
-    archive_read_support_format_empty(a_);
+    // Two readers: raw_ decompresses the file, a_ parses the tar that comes
+    // out, and tar_callback hashes it on the way.
+    raw_.reset(archive_read_new());
+    if (!raw_) throw error(name_ + ": out of memory", exit_build_failed);
+    archive_read_support_filter_all(raw_.get());
+    archive_read_support_format_raw(raw_.get());
+    archive_read_support_format_empty(raw_.get());
+    open(raw_.get(), read_callback);
+    archive_entry* e = nullptr;
+    const int rc = archive_read_next_header(raw_.get(), &e);
+    if (rc < ARCHIVE_WARN) fail("cannot decompress it", raw_.get());
+    raw_at_end_ = rc == ARCHIVE_EOF;
+    tar_.resize(1 << 20);
+    archive_read_support_format_tar(a_.get());
   }
-  archive_read_set_read_callback(a_, read_callback);
-  // Skipping past bytes would leave them out of the digest.
-  if (!hash_) archive_read_set_skip_callback(a_, skip_callback);
-  archive_read_set_callback_data(a_, this);
-  if (archive_read_open1(a_) != ARCHIVE_OK) {
-    const std::string why = archive_error_string(a_) ? archive_error_string(a_) : "unreadable";
-    archive_read_free(a_);
-    throw error(name_ + ": " + why, exit_build_failed);
-  }
+  open(a_.get(), raw_ ? tar_callback : read_callback);
 }
 
-archive_reader::~archive_reader() {
-  archive_read_free(a_);
-}
+archive_reader::~archive_reader() = default;
 
-void archive_reader::fail(const std::string& what) const {
-  const char* why = archive_error_string(a_);
+void archive_reader::fail(const std::string& what, struct archive* a) const {
+  const char* why = archive_error_string(a ? a : a_.get());
   throw error(name_ + ": " + what + ": " + (why ? why : "damaged archive"), exit_build_failed);
+}
+
+void archive_reader::open(struct archive* a,
+                          ssize_t (*read)(struct archive*, void*, const void**)) {
+  archive_read_set_read_callback(a, read);
+  // Skipping past bytes would leave them out of the digest.
+  if (!hash_ && !raw_) archive_read_set_skip_callback(a, skip_callback);
+  archive_read_set_callback_data(a, this);
+  if (archive_read_open1(a) != ARCHIVE_OK) {
+    const char* why = archive_error_string(a);
+    throw error(name_ + ": " + (why ? why : "unreadable"), exit_build_failed);
+  }
 }
 
 ssize_t archive_reader::read_callback(struct archive* a, void* p, const void** buffer) {
@@ -65,6 +84,22 @@ ssize_t archive_reader::read_callback(struct archive* a, void* p, const void** b
   }
 }
 
+ssize_t archive_reader::tar_callback(struct archive* a, void* p, const void** buffer) {
+  auto* self = static_cast<archive_reader*>(p);
+  if (self->raw_at_end_) return 0;
+  la_ssize_t n = archive_read_data(self->raw_.get(), self->tar_.data(), self->tar_.size());
+  if (n < 0) {
+    const char* why = archive_error_string(self->raw_.get());
+    archive_set_error(a, archive_errno(self->raw_.get()), "cannot decompress it: %s",
+                      why ? why : "damaged data");
+    return -1;
+  }
+  if (n == 0) self->raw_at_end_ = true;
+  self->tar_hasher_.update({self->tar_.data(), static_cast<std::size_t>(n)});
+  *buffer = self->tar_.data();
+  return n;
+}
+
 std::int64_t archive_reader::skip_callback(struct archive*, void* p, std::int64_t request) {
   auto* self = static_cast<archive_reader*>(p);
   const std::uint64_t left = self->file_size_ > self->at_ ? self->file_size_ - self->at_ : 0;
@@ -76,7 +111,7 @@ std::int64_t archive_reader::skip_callback(struct archive*, void* p, std::int64_
 
 archive_entry* archive_reader::next() {
   archive_entry* e = nullptr;
-  int rc = archive_read_next_header(a_, &e);
+  int rc = archive_read_next_header(a_.get(), &e);
   if (rc == ARCHIVE_EOF) return nullptr;
   // ARCHIVE_WARN: a name that does not convert to the locale, and the like;
   // the entry itself is whole.
@@ -88,7 +123,7 @@ void archive_reader::read_data(const std::function<void(std::span<const unsigned
   // One buffer for all entries: a layer may hold a hundred thousand files.
   if (chunk_.empty()) chunk_.resize(1 << 20);
   for (;;) {
-    la_ssize_t n = archive_read_data(a_, chunk_.data(), chunk_.size());
+    la_ssize_t n = archive_read_data(a_.get(), chunk_.data(), chunk_.size());
     if (n < 0) fail("cannot read the data of an entry");
     if (n == 0) return;
     out({chunk_.data(), static_cast<std::size_t>(n)});
@@ -96,13 +131,25 @@ void archive_reader::read_data(const std::function<void(std::span<const unsigned
 }
 
 archive_reader::digest_result archive_reader::finish() {
+  digest_result out;
+  if (raw_) {
+    // The tar's end-of-archive marker may be followed by padding, which the
+    // diff_id covers too.
+    const void* ignored = nullptr;
+    ssize_t n = 0;
+    while (!raw_at_end_ && (n = tar_callback(a_.get(), this, &ignored)) > 0) {
+    }
+    if (n >= 0) out.tar_digest = tar_hasher_.digest();
+  }
   const void* ignored = nullptr;
   for (;;) {
-    ssize_t n = read_callback(a_, this, &ignored);
+    ssize_t n = read_callback(a_.get(), this, &ignored);
     if (n < 0) throw_errno("read", name_);
     if (n == 0) break;
   }
-  return {hasher_.digest(), at_};
+  out.digest = hasher_.digest();
+  out.size = at_;
+  return out;
 }
 
 }  // namespace elements::builder

@@ -1,6 +1,7 @@
 // Reads a tar archive (plain, gzip, zstd, xz, bzip2, lz4) with libarchive
-// from a file descriptor, optionally hashing every byte it reads, so a layer
-// is parsed and verified in one pass over its blob.
+// from a file descriptor, optionally hashing every byte it reads and every
+// byte it decompresses, so a layer is parsed and verified against both its
+// blob digest and its diff_id in one pass over its blob.
 #pragma once
 
 #include <sys/types.h>
@@ -28,11 +29,16 @@ class archive_reader {
   struct digest_result {
     std::string digest;  // "sha256:<hex>" of the file's bytes, as stored
     std::uint64_t size = 0;
+    // Of the tar the file decompresses to (with `hash_tar`), as an image
+    // config's rootfs.diff_ids name it; empty when it could not be read whole.
+    std::string tar_digest;
   };
 
   // `fd` is read from offset 0 with pread, so the caller's offset is never
   // moved and the same fd can be read again. `name` prefixes messages.
-  archive_reader(int fd, std::string name, format f, bool hash);
+  // `hash` hashes the file's bytes; `hash_tar` (format::tar only) also what
+  // they decompress to.
+  archive_reader(int fd, std::string name, format f, bool hash, bool hash_tar = false);
   ~archive_reader();
   archive_reader(const archive_reader&) = delete;
   archive_reader& operator=(const archive_reader&) = delete;
@@ -42,18 +48,26 @@ class archive_reader {
   archive_entry* next();
   // Passes the current entry's bytes to `out`, holes of sparse files as zeros.
   void read_data(const std::function<void(std::span<const unsigned char>)>& out);
-  // Hashes the rest of the file (libarchive stops at the end-of-archive
-  // marker) and returns the digest of all of it. Only with `hash`.
+  // Hashes the rest of the file and of its decompressed bytes (libarchive
+  // stops at the end-of-archive marker) and returns the digests of all of
+  // them. Only with `hash`.
   digest_result finish();
 
   const std::string& name() const noexcept { return name_; }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const;
+  // Throws naming the failed step and libarchive's reason (of `a`, else a_).
+  [[noreturn]] void fail(const std::string& what, struct archive* a = nullptr) const;
+  void open(struct archive* a, ssize_t (*read)(struct archive*, void*, const void**));
   static ssize_t read_callback(struct archive*, void* self, const void** buffer);
+  static ssize_t tar_callback(struct archive*, void* self, const void** buffer);
   static std::int64_t skip_callback(struct archive*, void* self, std::int64_t request);
 
-  struct archive* a_;
+  using archive_ptr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
+  archive_ptr a_;
+  // With `hash_tar`: the decompressing reader whose output a_ parses.
+  archive_ptr raw_;
+  bool raw_at_end_ = false;
   int fd_;
   std::string name_;
   bool hash_;
@@ -61,7 +75,9 @@ class archive_reader {
   std::uint64_t file_size_ = 0;
   std::vector<unsigned char> buf_;    // what libarchive reads from the file
   std::vector<unsigned char> chunk_;  // what it decompresses into for read_data
+  std::vector<unsigned char> tar_;    // the decompressed tar, on its way from raw_ to a_
   sha256_hasher hasher_;
+  sha256_hasher tar_hasher_;
 };
 
 }  // namespace elements::builder

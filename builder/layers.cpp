@@ -300,30 +300,42 @@ void layer_stack::apply(const layer_input& layer) {
   std::exception_ptr failure;
   try {
     reader.emplace(layer.fd.get(), layer.name, archive_reader::format::tar,
-                   layer.digest.has_value());
+                   layer.digest || layer.diff_id, layer.diff_id.has_value());
     entry_reader parse(layer, *reader, spool_);
     while (archive_entry* e = reader->next()) entries.push_back(parse.read(e));
     dropped = parse.dropped_xattrs();
   } catch (const error&) {
     failure = std::current_exception();
   }
+  std::optional<archive_reader::digest_result> got;
+  if (layer.digest || layer.diff_id)
+    got = reader ? reader->finish()
+                 : archive_reader::digest_result{sha256_of_fd(layer.fd.get(), layer.name),
+                                                 file_size(layer.fd.get(), layer.name), ""};
   if (layer.digest) {
-    const auto got = reader
-                         ? reader->finish()
-                         : archive_reader::digest_result{sha256_of_fd(layer.fd.get(), layer.name),
-                                                         file_size(layer.fd.get(), layer.name)};
-    if (got.digest != *layer.digest)
-      throw error(layer.name + ": the blob's bytes hash to " + got.digest +
+    if (got->digest != *layer.digest)
+      throw error(layer.name + ": the blob's bytes hash to " + got->digest +
                       ", not to the digest that names them: the image is damaged or was "
                       "altered (fetch or save it again)",
                   exit_build_failed);
-    if (layer.size && got.size != *layer.size)
-      throw error(layer.name + ": the blob is " + std::to_string(got.size) +
+    if (layer.size && got->size != *layer.size)
+      throw error(layer.name + ": the blob is " + std::to_string(got->size) +
                       " bytes, its descriptor says " + std::to_string(*layer.size) +
                       " (the image is damaged: fetch or save it again)",
                   exit_build_failed);
   }
   if (failure) std::rethrow_exception(failure);
+  // The blob is the one the manifest names; the tar in it must be the one
+  // the config names, or the image was put together from mismatching parts.
+  if (layer.diff_id && got->tar_digest != *layer.diff_id)
+    throw error(
+        layer.name + ": " +
+            (got->tar_digest.empty() ? "does not decompress to its end"
+                                     : "decompresses to a tar whose digest is " + got->tar_digest) +
+            ", not the diff_id " + *layer.diff_id +
+            " the image config lists for it: the image is damaged or was altered (fetch "
+            "or save it again)",
+        exit_build_failed);
 
   applier to(*root_, made_, layer);
   for (const auto& e : entries)

@@ -26,6 +26,9 @@ struct layer_input {
   // anything of the layer reaches the tree.
   std::optional<std::string> digest;
   std::optional<std::uint64_t> size;
+  // The sha256 of the tar the archive decompresses to, as the image config's
+  // rootfs.diff_ids lists it; checked in the same pass.
+  std::optional<std::string> diff_id;
   // OCI whiteouts (.wh.NAME, .wh..wh..opq). A rootfs tarball is not a layer:
   // there such names are plain files.
   bool whiteouts = true;
@@ -36,8 +39,9 @@ class layer_stack {
  public:
   explicit layer_stack(const made_attrs& made);
 
-  // Reads `layer` whole, verifies its digest, then applies it: whiteouts
-  // first (they only hide what lower layers made), then its entries in order.
+  // Reads `layer` whole, verifies its digest and diff_id, then applies it:
+  // whiteouts first (they only hide what lower layers made), then its entries
+  // in order.
   // Throws elements::error naming the layer and the entry for a damaged or
   // mismatching archive and for an entry that would land outside the root
   // ("..", an absolute name, a path through a symlink).

@@ -38,6 +38,7 @@ struct descriptor {
   std::string ref;                      // the org.opencontainers.image.ref.name annotation
   std::optional<std::string> platform;  // "os/architecture[/variant]"
   std::string os, architecture, variant;
+  std::optional<std::string> diff_id;  // a layer's, from the config's rootfs.diff_ids
 };
 
 struct image {
@@ -122,6 +123,13 @@ class layout {
                                : nullptr;
     if (diff_ids && (!diff_ids->is_array() || diff_ids->size() != out.layers.size()))
       damaged("config " + config.digest + " lists another number of layers than " + where);
+    for (std::size_t i = 0; diff_ids && i < out.layers.size(); ++i) {
+      const json& id = (*diff_ids)[i];
+      if (!id.is_string() || !is_sha256_digest(id.get<std::string>()))
+        damaged("config " + config.digest + ": rootfs.diff_ids/" + std::to_string(i) +
+                " is not a sha256 digest (sha256: and 64 hex digits)");
+      out.layers[i].diff_id = id.get<std::string>();
+    }
     return out;
   }
 
@@ -295,6 +303,7 @@ std::unique_ptr<source> make_oci_source(const source_ref& ref, const made_attrs&
       layer.name = ref.text + ": layer " + d.digest;
       layer.digest = d.digest;
       layer.size = d.size;
+      layer.diff_id = d.diff_id;
       stack.apply(layer);
     }
   });

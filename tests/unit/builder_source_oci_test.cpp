@@ -96,17 +96,29 @@ class layout_writer {
     return {{"mediaType", media_type}, {"digest", digest}, {"size", bytes.size()}};
   }
 
-  // An image of one layer holding /arch with `arch` in it.
-  json image(const std::string& arch, const json& config_extra = json::object()) {
+  // An image of one layer holding /arch with `arch` in it, compressed with
+  // `filter`; its config lists `diff_id`, or the tar's digest.
+  json image(const std::string& arch, const json& config_extra = json::object(),
+             const std::string& filter = "", const std::optional<json>& diff_id = {}) {
     const auto tar = root_.parent_path() / ("layer-" + arch + ".tar");
     {
       tar_writer t(tar);
       t.file("arch", arch);
     }
-    const std::string layer = read_file(tar);
+    std::string layer = read_file(tar);
+    const std::string tar_digest = sha256_of(layer);
+    if (!filter.empty()) {
+      auto compressed = tar;
+      compressed += "." + filter;
+      {
+        tar_writer t(compressed, filter);
+        t.file("arch", arch);
+      }
+      layer = read_file(compressed);
+    }
     json config = {{"architecture", arch},
                    {"os", "linux"},
-                   {"rootfs", {{"type", "layers"}, {"diff_ids", {sha256_of(layer)}}}},
+                   {"rootfs", {{"type", "layers"}, {"diff_ids", {diff_id.value_or(tar_digest)}}}},
                    {"config", config_extra}};
     json manifest = {{"schemaVersion", 2},
                      {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
@@ -269,6 +281,39 @@ TEST_CASE("oci: a blob that does not match its digest is refused, naming the blo
     CHECK(refused().first.starts_with("oci:img:v1: manifest " + manifest +
                                       ": the blob's bytes hash to "));
   }
+}
+
+TEST_CASE("oci: a layer whose tar is not the config's diff_id is refused, naming the layer",
+          "[unit]") {
+  temp_dir dir;
+  layout_writer l(dir / "img");
+  const std::string host = host_architecture();
+  // Compressed: the diff_id is the digest of the tar inside, not of the blob.
+  const json good = l.image(host, json::object(), "gzip");
+  l.top({good});
+  CHECK(contents(at(read_tree("oci:img", dir.path()), "/arch")) == host);
+
+  const auto blob_digest = [&](const json& manifest) {
+    return blob(dir / "img", manifest["digest"].get<std::string>())["layers"][0]["digest"]
+        .get<std::string>();
+  };
+  // A config naming another tar than the blob holds.
+  const json wrong = l.image(host, json::object(), "gzip", sha256_of("another layer"));
+  l.top({wrong});
+  auto [message, status] = refusal([&] { read_tree("oci:img", dir.path()); });
+  CHECK(message == "oci:img: layer " + blob_digest(wrong) +
+                       ": decompresses to a tar whose digest is " +
+                       sha256_of(read_file(dir / ("layer-" + host + ".tar"))) +
+                       ", not the diff_id " + sha256_of("another layer") +
+                       " the image config lists for it: the image is damaged or was altered "
+                       "(fetch or save it again)");
+  CHECK(status == exit_build_failed);
+
+  const json odd = l.image(host, json::object(), "", json(42));
+  l.top({odd});
+  CHECK(refusal([&] { read_tree("oci:img", dir.path()); })
+            .first.ends_with(": rootfs.diff_ids/0 is not a sha256 digest (sha256: and 64 hex "
+                             "digits)"));
 }
 
 TEST_CASE("oci: REF picks an image by name or digest, and an index the host's platform", "[unit]") {
