@@ -20,7 +20,7 @@ void write_all(int fd, std::span<const unsigned char> bytes, std::uint64_t offse
   while (!bytes.empty()) {
     ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("write", name);
+    if (n < 0) throw output_write_error(name, errno);
     bytes = bytes.subspan(static_cast<std::size_t>(n));
     offset += static_cast<std::uint64_t>(n);
   }
@@ -78,10 +78,12 @@ squashfs_result assemble(const runtime_image& runtime, const node_ptr& payload,
   }
 
   output_file out(how.output);
-  write_all(out.fd(), head, 0, out.temp_path().native());
-  squashfs_result result = write_squashfs(out.fd(), runtime.extent.end, payload, how.squashfs);
+  write_all(out.fd(), head, 0, how.output.native());
+  squashfs_options options = how.squashfs;
+  options.file_name = how.output.native();
+  squashfs_result result = write_squashfs(out.fd(), runtime.extent.end, payload, options);
   if (!payload::has_squashfs_at(out.fd(), runtime.extent.end))
-    throw error(out.temp_path().native() + ": the payload is missing after writing it",
+    throw error(how.output.native() + ": the payload is missing after writing it",
                 exit_build_failed);
   out.commit();
   return result;

@@ -1,14 +1,18 @@
 #include "output_file.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
-
-#include "elements/error.hpp"
+#include <memory>
+#include <string_view>
+#include <utility>
 
 namespace elements::builder {
 namespace {
@@ -40,42 +44,141 @@ void arm(const std::string& path) {
 }
 
 void disarm() {
+  if (!pending) return;
   pending = 0;
   for (std::size_t i = 0; i < std::size(cleanup_signals); ++i)
     ::sigaction(cleanup_signals[i], &previous[i], nullptr);
 }
 
+std::filesystem::path folder_of(const std::filesystem::path& target) {
+  const auto folder = target.parent_path();
+  return folder.empty() ? "." : folder;
+}
+
+constexpr std::string_view temp_infix = ".tmp.";
+
+std::filesystem::path temp_name(const std::filesystem::path& target) {
+  auto temp = target;
+  temp += std::string(temp_infix) + std::to_string(::getpid());
+  return temp;
+}
+
+bool is_temp_name(std::string_view name, std::string_view target_name) {
+  if (!name.starts_with(target_name) || !name.substr(target_name.size()).starts_with(temp_infix))
+    return false;
+  const auto pid = name.substr(target_name.size() + temp_infix.size());
+  return !pid.empty() &&
+         std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 }  // namespace
 
-output_file::output_file(std::filesystem::path target) : target_(std::move(target)) {
-  temp_ = target_;
-  temp_ += ".tmp." + std::to_string(::getpid());
+output_file::output_file(std::filesystem::path target, how h) : target_(std::move(target)) {
+  remove_stale_temp_files(target_);
+  if (h == how::named || !open_unnamed()) open_named();
+}
+
+bool output_file::open_unnamed() {
+  // Any failure (a filesystem without O_TMPFILE, a missing folder) falls
+  // back to the named file, whose open names the real problem.
+  fd_.reset(::open(folder_of(target_).c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644));
+  if (!fd_) return false;
+  // Linking an unnamed file takes /proc/self/fd (AT_EMPTY_PATH would take
+  // CAP_DAC_READ_SEARCH).
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd_.get());
+  if (::access(proc.c_str(), F_OK) != 0) {
+    fd_.reset();
+    return false;
+  }
+  // Held on the file, so it also covers the FILE.tmp.PID name it gets for
+  // a moment when it replaces an existing output.
+  ::flock(fd_.get(), LOCK_EX);
+  return true;
+}
+
+void output_file::open_named() {
+  temp_ = temp_name(target_);
   // Armed before the file exists, so no signal slips between creating and arming.
   arm(temp_.native());
-  fd_.reset(::open(temp_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  fd_.reset(::open(temp_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd_) {
     const int err = errno;
     disarm();
+    temp_.clear();
     throw_errno("create", target_.native(), err);
   }
+  ::flock(fd_.get(), LOCK_EX);
 }
 
 output_file::~output_file() {
-  if (!committed_) {
-    fd_.reset();
-    ::unlink(temp_.c_str());
+  if (committed_) return;
+  fd_.reset();
+  if (!temp_.empty()) ::unlink(temp_.c_str());
+  disarm();
+}
+
+void output_file::link_into_place() {
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd_.get());
+  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, target_.c_str(), AT_SYMLINK_FOLLOW) == 0) return;
+  if (errno != EEXIST) throw_errno("create", target_.native());
+  // Only rename replaces a file in one step, and it moves names: the file
+  // gets one next to the output first.
+  temp_ = temp_name(target_);
+  arm(temp_.native());
+  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    const int err = errno;
     disarm();
+    const auto temp = std::exchange(temp_, {});
+    throw_errno("create", temp.native(), err);
   }
+  check(::rename(temp_.c_str(), target_.c_str()), "rename " + temp_.native() + " to",
+        target_.native());
 }
 
 void output_file::commit() {
-  check(::fchmod(fd_.get(), 0755), "make executable", temp_.native());
-  check(::fsync(fd_.get()), "write", temp_.native());
-  check(::rename(temp_.c_str(), target_.c_str()), "rename " + temp_.native() + " to",
-        target_.native());
+  check(::fchmod(fd_.get(), 0755), "make executable", target_.native());
+  // A full disk may only show here, on filesystems that allocate late.
+  if (::fsync(fd_.get()) != 0) throw output_write_error(target_, errno);
+  if (temp_.empty())
+    link_into_place();
+  else
+    check(::rename(temp_.c_str(), target_.c_str()), "rename " + temp_.native() + " to",
+          target_.native());
   committed_ = true;
   disarm();
   fd_.reset();
+}
+
+error output_write_error(const std::filesystem::path& file, int err) {
+  std::string msg = "cannot write " + file.native() + ": " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) {
+    const auto folder = folder_of(file);
+    msg += " (hint: free some space in " +
+           (folder == "." ? std::string("the current folder") : folder.native()) +
+           " or write elsewhere with -o)";
+  }
+  return error(msg, exit_build_failed, std::error_code(err, std::generic_category()));
+}
+
+void remove_stale_temp_files(const std::filesystem::path& target) {
+  const auto folder = folder_of(target);
+  const std::string name = target.filename().native();
+  // A folder that cannot be read: the open that follows says what is wrong.
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(folder.c_str()), ::closedir);
+  if (!d) return;
+  while (const dirent* e = ::readdir(d.get())) {
+    if (!is_temp_name(e->d_name, name)) continue;
+    const auto path = folder / e->d_name;
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    // Its writer holds the lock while it lives; the lock went with it.
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    // Still the file that was locked, not one renamed over it since.
+    struct stat now {};
+    if (::lstat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+      ::unlink(path.c_str());
+  }
 }
 
 }  // namespace elements::builder

@@ -1,33 +1,60 @@
-// The output appears whole or not at all: written as FILE.tmp.PID next to
-// FILE, then fchmod, fsync and rename. Until commit() the temp file is
-// removed when the owner goes away and on SIGINT, SIGTERM or SIGHUP.
+// The output appears whole or not at all, and a build that dies leaves
+// nothing behind, SIGKILL included. The file is written unnamed (O_TMPFILE)
+// in the output's folder, made executable, flushed, and only then linked
+// into place: until then no name exists, and the kernel frees an unnamed
+// file when its last descriptor closes, however the process ended. An
+// existing output is replaced by linking the file as FILE.tmp.PID and
+// renaming that over it.
+//
+// Where the folder's filesystem or a missing /proc rules that out, the file
+// is FILE.tmp.PID from the start (write, fchmod, fsync, rename), removed on
+// failure and on SIGINT, SIGTERM or SIGHUP. Every FILE.tmp.PID is locked
+// (flock) while its writer lives, so the next build of FILE removes those
+// that SIGKILL or a crash left, and never one that is still being written.
 #pragma once
 
 #include <filesystem>
 #include <string>
 
+#include "elements/error.hpp"
 #include "elements/unique_fd.hpp"
 
 namespace elements::builder {
 
 class output_file {
  public:
-  explicit output_file(std::filesystem::path target);
+  enum class how { unnamed_if_possible, named };
+
+  explicit output_file(std::filesystem::path target, how h = how::unnamed_if_possible);
   output_file(const output_file&) = delete;
   output_file& operator=(const output_file&) = delete;
   ~output_file();
 
   int fd() const noexcept { return fd_.get(); }
+  const std::filesystem::path& target() const noexcept { return target_; }
+  // FILE.tmp.PID while the file has that name; empty while it is unnamed.
   const std::filesystem::path& temp_path() const noexcept { return temp_; }
 
-  // Makes the file executable, flushes it to disk and moves it into place.
+  // Makes the file executable, flushes it to disk and gives it its name.
   void commit();
 
  private:
+  bool open_unnamed();
+  void open_named();
+  void link_into_place();
+
   std::filesystem::path target_;
   std::filesystem::path temp_;
   unique_fd fd_;
   bool committed_ = false;
 };
+
+// The error for a failed write to `file`: "cannot write FILE: REASON", with
+// a hint for a full disk or quota.
+error output_write_error(const std::filesystem::path& file, int err);
+
+// Removes FILE.tmp.PID files next to `target` whose writer is gone (their
+// lock is free); the builds that left them were killed or crashed.
+void remove_stale_temp_files(const std::filesystem::path& target);
 
 }  // namespace elements::builder

@@ -30,6 +30,7 @@
 
 #include "elements/error.hpp"
 #include "offset_file.hpp"
+#include "output_file.hpp"
 
 namespace elements::builder {
 namespace {
@@ -167,16 +168,12 @@ class image_writer {
 
   void check(int rc, std::string_view what) const {
     if (rc == 0) return;
-    std::string msg = "cannot write the squashfs image: " + std::string(what) + ": ";
-    if (rc == SQFS_ERROR_IO && file_.saved_errno != 0) {
-      msg += std::strerror(file_.saved_errno);
-      if (file_.saved_errno == ENOSPC) msg += " (hint: free some space or write elsewhere with -o)";
-    } else {
-      msg += sqfs_error_text(rc);
-    }
-    throw error(msg, exit_build_failed,
-                file_.saved_errno ? std::error_code(file_.saved_errno, std::generic_category())
-                                  : std::error_code{});
+    const std::string file = options_.file_name.empty() ? "the squashfs image" : options_.file_name;
+    // The file itself failed (a full disk): that is the cause, whatever was being written.
+    if (rc == SQFS_ERROR_IO && file_.saved_errno != 0)
+      throw output_write_error(file, file_.saved_errno);
+    throw error("cannot write " + file + ": " + std::string(what) + ": " + sqfs_error_text(rc),
+                exit_build_failed);
   }
 
   template <typename T>

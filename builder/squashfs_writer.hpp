@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "compression.hpp"
 #include "tree.hpp"
@@ -20,7 +21,8 @@ struct squashfs_options {
   std::uint32_t mkfs_time = 0;
   // SOURCE_DATE_EPOCH: no mtime in the image is later than this.
   std::optional<std::int64_t> clamp_mtime;
-  unsigned workers = 0;  // 0: one per core the process may run on
+  unsigned workers = 0;   // 0: one per core the process may run on
+  std::string file_name;  // the file written, for messages; empty: "the squashfs image"
 };
 
 struct squashfs_result {

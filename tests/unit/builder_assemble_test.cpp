@@ -157,22 +157,78 @@ TEST_CASE("an AppImage given as the runtime loses its old payload", "[unit]") {
   CHECK(again.bytes == rt.bytes);
 }
 
-TEST_CASE("the temp file goes away unless committed", "[unit]") {
+TEST_CASE("the output has no name until it is whole", "[unit]") {
   temp_dir dir;
-  fs::path temp;
+  const auto entries = [&] {
+    return std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator());
+  };
   {
     output_file out(dir / "x.AppImage");
-    temp = out.temp_path();
-    CHECK(temp == (dir / ("x.AppImage.tmp." + std::to_string(::getpid()))));
-    CHECK(lexists(temp));
+    CHECK(out.temp_path().empty());
+    REQUIRE(::write(out.fd(), "x", 1) == 1);
+    CHECK(entries() == 0);
   }
-  CHECK_FALSE(lexists(temp));
-  CHECK_FALSE(lexists(dir / "x.AppImage"));
+  CHECK(entries() == 0);
   {
     output_file out(dir / "x.AppImage");
     REQUIRE(::write(out.fd(), "x", 1) == 1);
     out.commit();
   }
   CHECK(read_file(dir / "x.AppImage") == "x");
+  struct stat st {};
+  REQUIRE(::stat((dir / "x.AppImage").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0755);
+  // An existing output is replaced whole, through a temp name that goes.
+  {
+    output_file out(dir / "x.AppImage");
+    REQUIRE(::write(out.fd(), "yy", 2) == 2);
+    CHECK(read_file(dir / "x.AppImage") == "x");
+    out.commit();
+  }
+  CHECK(read_file(dir / "x.AppImage") == "yy");
+  CHECK(entries() == 1);
+}
+
+TEST_CASE("a named temp file is locked and goes away unless committed", "[unit]") {
+  temp_dir dir;
+  fs::path temp;
+  {
+    output_file out(dir / "x.AppImage", output_file::how::named);
+    temp = out.temp_path();
+    CHECK(temp == (dir / ("x.AppImage.tmp." + std::to_string(::getpid()))));
+    CHECK(lexists(temp));
+    // Locked while its writer lives: the next build leaves it alone.
+    remove_stale_temp_files(dir / "x.AppImage");
+    CHECK(lexists(temp));
+  }
   CHECK_FALSE(lexists(temp));
+  CHECK_FALSE(lexists(dir / "x.AppImage"));
+  {
+    output_file out(dir / "x.AppImage", output_file::how::named);
+    REQUIRE(::write(out.fd(), "x", 1) == 1);
+    out.commit();
+  }
+  CHECK(read_file(dir / "x.AppImage") == "x");
+  CHECK_FALSE(lexists(temp));
+  // One whose writer is gone (no lock) is removed; other names stay.
+  write_file(dir / "x.AppImage.tmp.12", "left by a killed build");
+  write_file(dir / "x.AppImage.tmp.12a", "not a temp file");
+  remove_stale_temp_files(dir / "x.AppImage");
+  CHECK_FALSE(lexists(dir / "x.AppImage.tmp.12"));
+  CHECK(lexists(dir / "x.AppImage.tmp.12a"));
+  CHECK(lexists(dir / "x.AppImage"));
+}
+
+TEST_CASE("a full disk is reported with the output and where to make room", "[unit]") {
+  const auto e = output_write_error("out/x.AppImage", ENOSPC);
+  CHECK(std::string(e.what()) ==
+        "cannot write out/x.AppImage: No space left on device (hint: free some space in out or "
+        "write elsewhere with -o)");
+  CHECK(e.status() == exit_build_failed);
+  CHECK(e.code() == std::error_code(ENOSPC, std::generic_category()));
+  CHECK(std::string(output_write_error("x.AppImage", EDQUOT).what()) ==
+        "cannot write x.AppImage: Disk quota exceeded (hint: free some space in the current "
+        "folder or write elsewhere with -o)");
+  CHECK(std::string(output_write_error("x.AppImage", EIO).what()) ==
+        "cannot write x.AppImage: Input/output error");
 }
