@@ -35,7 +35,9 @@ cxxopts::Options make_options() {
       cxxopts::value<std::string>(), "N");
   add("no-cache", "do not reuse cached build steps");
   add("check", "validate the definition and print the resolved spec; write nothing");
-  add("progress", "auto (when stderr is a terminal), always or never",
+  add("progress",
+      "a status line redrawn in place (bytes compressed, rate, time left): auto (when stderr is "
+      "a terminal), always or never; each phase is a line either way",
       cxxopts::value<std::string>(), "WHEN");
   add("q,quiet", "print errors only");
   add("V,version", "print the version");

@@ -289,7 +289,8 @@ std::uint64_t file_size(int fd, const std::string& name) {
 
 }  // namespace
 
-layer_stack::layer_stack(const made_attrs& made) : root_(make_dir(0755, made)), made_(made) {}
+layer_stack::layer_stack(const made_attrs& made, layer_observer observer)
+    : root_(make_dir(0755, made)), made_(made), observer_(std::move(observer)) {}
 
 void layer_stack::apply(const layer_input& layer) {
   std::vector<layer_entry> entries;
@@ -343,6 +344,10 @@ void layer_stack::apply(const layer_input& layer) {
   for (const auto& e : entries)
     if (e.what == layer_entry::op::add || e.what == layer_entry::op::hard_link) to.add(e);
 
+  ++applied_;
+  if (observer_)
+    observer_(layer.name, file_size(layer.fd.get(), layer.name), applied_,
+              std::max(expected_, applied_));
   if (!dropped.empty())
     warnings_.push_back(layer.name + ": left out " + std::to_string(dropped.size()) +
                         " xattr(s) squashfs cannot store or the container cannot use, such as " +

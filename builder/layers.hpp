@@ -37,7 +37,9 @@ struct layer_input {
 // A rootfs built from layers, bottom first.
 class layer_stack {
  public:
-  explicit layer_stack(const made_attrs& made);
+  explicit layer_stack(const made_attrs& made, layer_observer observer = {});
+  // How many layers apply() will get, for progress; 0 when not known.
+  void expect(std::size_t count) noexcept { expected_ = count; }
 
   // Reads `layer` whole, verifies its digest and diff_id, then applies it:
   // whiteouts first (they only hide what lower layers made), then its entries
@@ -56,6 +58,9 @@ class layer_stack {
   made_attrs made_;
   content_spool spool_;
   std::vector<std::string> warnings_;
+  layer_observer observer_;
+  std::size_t applied_ = 0;
+  std::size_t expected_ = 0;
 };
 
 // The sha256 of what a layer decompresses to: the tar itself, as an image
@@ -70,7 +75,7 @@ class layered_source final : public source {
   layered_source(const made_attrs& made, apply_fn apply) : made_(made), apply_(std::move(apply)) {}
 
   node_ptr read_tree() override {
-    layer_stack stack(made_);
+    layer_stack stack(made_, layer_observer_);
     apply_(stack);
     warnings_ = stack.warnings();
     return stack.root();

@@ -19,7 +19,7 @@ using namespace elements::builder;
 namespace {
 
 int pack(const pack_options& opt) {
-  const progress say(opt.progress, opt.quiet);
+  progress say(opt.progress, opt.quiet);
 
   // The whole definition is checked before anything is read or written.
   const definition def = load_definition(opt.definition, opt.from);
@@ -36,6 +36,8 @@ int pack(const pack_options& opt) {
 
   say.phase("reading the rootfs from " + from.text);
   const auto source = open_source(from, made);
+  source->observe_layers([&](const std::string& name, std::uint64_t bytes, std::size_t number,
+                             std::size_t count) { say.layer(name, bytes, number, count); });
   node_ptr rootfs = source->read_tree();
   for (const auto& warning : source->warnings()) say.warn(warning);
   for (const auto& step : def.build) {
@@ -57,6 +59,7 @@ int pack(const pack_options& opt) {
   how.squashfs.clamp_mtime = opt.source_date_epoch;
   how.squashfs.mkfs_time =
       static_cast<std::uint32_t>(opt.source_date_epoch.value_or(std::time(nullptr)));
+  how.squashfs.on_data = [&](std::uint64_t done, std::uint64_t total) { say.data(done, total); };
   say.phase("writing " + how.output.native() + " (" + opt.comp.to_string() + ")");
   const auto written = assemble(runtime, payload, how);
   say.phase("wrote " + how.output.native() + ": " + std::to_string(written.inodes) + " inodes, " +
@@ -68,7 +71,7 @@ int pack(const pack_options& opt) {
 // over on stderr.
 int convert(const pack_options& opt) {
   const conversion result = convert_def_file(*opt.convert);
-  const progress say(progress_mode::never, opt.quiet);
+  progress say(progress_mode::never, opt.quiet);
   for (const auto& warning : result.warnings) say.warn(warning);
   std::cout << result.element.dump(2) << '\n';
   return exit_ok;

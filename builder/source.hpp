@@ -2,7 +2,9 @@
 // the builder knows, and the interface each kind implements.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +33,11 @@ struct source_ref {
 source_ref parse_source_ref(std::string_view text, const std::filesystem::path& base,
                             std::string_view where);
 
+// Told, for progress, after each layer of an image is read and applied:
+// its name, its size as stored, its number (from 1) and how many there are.
+using layer_observer = std::function<void(const std::string& name, std::uint64_t bytes,
+                                          std::size_t number, std::size_t count)>;
+
 // A rootfs provider. Image formats (tar, OCI, docker archives) plug in here:
 // each turns its input into one tree whose root is the container's "/".
 class source {
@@ -39,6 +46,11 @@ class source {
   virtual node_ptr read_tree() = 0;
   // What read_tree left out or could not carry over, for the user to see.
   virtual std::vector<std::string> warnings() const { return {}; }
+  // Sources made of layers tell `f` about each one as read_tree reads it.
+  void observe_layers(layer_observer f) { layer_observer_ = std::move(f); }
+
+ protected:
+  layer_observer layer_observer_;
 };
 
 std::unique_ptr<source> open_source(const source_ref& ref, const made_attrs& made);

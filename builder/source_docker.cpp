@@ -295,7 +295,9 @@ std::unique_ptr<source> make_docker_source(const source_ref& ref, const made_att
     docker_archive archive(ref);
     const manifest_entry entry = archive.pick();
     const json config = archive.config();
-    for (const auto& layer : archive.layers(entry, config)) stack.apply(layer);
+    const auto layers = archive.layers(entry, config);
+    stack.expect(layers.size());
+    for (const auto& layer : layers) stack.apply(layer);
   });
 }
 

@@ -297,6 +297,7 @@ std::unique_ptr<source> make_oci_source(const source_ref& ref, const made_attrs&
   return std::make_unique<layered_source>(made, [ref](layer_stack& stack) {
     layout images(ref);
     const image img = images.resolve();
+    stack.expect(img.layers.size());
     for (const auto& d : img.layers) {
       layer_input layer;
       layer.fd = images.open_blob(d, "layer");

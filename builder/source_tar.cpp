@@ -15,6 +15,7 @@ std::unique_ptr<source> make_tar_source(const source_ref& ref, const made_attrs&
     tarball.name = ref.text;
     // A rootfs tarball is not an image layer: ".wh." names in it are files.
     tarball.whiteouts = false;
+    stack.expect(1);
     stack.apply(tarball);
   });
 }

@@ -44,6 +44,7 @@ class spooled_content final : public file_content {
   }
 
   std::string describe() const override { return what_; }
+  std::uint64_t size_hint() const override { return size_; }
 
  private:
   std::shared_ptr<const content_spool::file> spool_;

@@ -225,16 +225,22 @@ class image_writer {
   }
 
   void write_data() {
+    std::uint64_t total = 0;
+    if (options_.on_data)
+      for (const auto& s : slots_)
+        if (S_ISREG(s.n->mode)) total += s.n->content->size_hint();
     for (auto& s : slots_) {
       if (!S_ISREG(s.n->mode)) continue;
       check(sqfs_block_processor_begin_file(proc_.get(), &s.file_inode, nullptr, 0), s.path);
       s.n->content->read([&](std::span<const unsigned char> bytes) {
         data_bytes_ += bytes.size();
         check(sqfs_block_processor_append(proc_.get(), bytes.data(), bytes.size()), s.path);
+        if (options_.on_data) options_.on_data(data_bytes_, total);
       });
       check(sqfs_block_processor_end_file(proc_.get()), s.path);
     }
     check(sqfs_block_processor_finish(proc_.get()), "finishing the data blocks");
+    if (options_.on_data) options_.on_data(data_bytes_, std::max(total, data_bytes_));
   }
 
   std::uint32_t clamp_time(std::int64_t t) const {

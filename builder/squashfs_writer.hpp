@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,9 @@ struct squashfs_options {
   std::optional<std::int64_t> clamp_mtime;
   unsigned workers = 0;   // 0: one per core the process may run on
   std::string file_name;  // the file written, for messages; empty: "the squashfs image"
+  // Told, on the calling thread, how many bytes of file contents went to the
+  // compressor so far, of how many (0 when not known).
+  std::function<void(std::uint64_t done, std::uint64_t total)> on_data;
 };
 
 struct squashfs_result {

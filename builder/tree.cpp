@@ -35,6 +35,11 @@ class host_file_content final : public file_content {
 
   std::string describe() const override { return path_.native(); }
 
+  std::uint64_t size_hint() const override {
+    struct stat st {};
+    return ::lstat(path_.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  }
+
  private:
   std::filesystem::path path_;
 };
@@ -47,6 +52,7 @@ class memory_content final : public file_content {
     if (!bytes_.empty()) out(bytes_);
   }
   std::string describe() const override { return what_; }
+  std::uint64_t size_hint() const override { return bytes_.size(); }
 
  private:
   std::vector<unsigned char> bytes_;

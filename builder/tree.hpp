@@ -29,6 +29,9 @@ class file_content {
   virtual void read(const sink& out) const = 0;
   // Where the bytes come from, for messages.
   virtual std::string describe() const = 0;
+  // How many bytes read() gives, where that is cheap to know; 0 otherwise.
+  // For progress only: read() is the truth.
+  virtual std::uint64_t size_hint() const { return 0; }
 };
 
 std::shared_ptr<const file_content> host_file(std::filesystem::path path);
