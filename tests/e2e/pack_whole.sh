@@ -97,19 +97,28 @@ case $case in
   killed)
     pack_big_file "$E2E_WORK/rootfs/big" 48
     pack_definition big dir:rootfs
-    for sig in KILL TERM; do
-      pack_start --progress never -o out/big.AppImage big.json
+    # From an image, the layer's files also wait in a spool file in TMPDIR.
+    pack_oci_layout "$E2E_WORK/rootfs" "$E2E_WORK/img"
+    pack_definition image oci:img:v1
+    for run in KILL:big TERM:big KILL:image; do
+      sig=${run%%:*} def=${run#*:}
+      pack_start --progress never -o "out/$def.AppImage" "$def.json"
       wait_mid_write
       # Mid-write: the payload is growing and nothing in out/ has a name yet.
-      expect_only "SIG$sig: while writing ($WRITTEN bytes so far), out/ shows no file" \
+      expect_only "SIG$sig ($def): while writing ($WRITTEN bytes so far), out/ shows no file" \
         "$E2E_WORK/out"
+      if [[ $def == image ]]; then
+        spool=$(find /proc/"$PACK_PID"/fd -lname "$E2E_WORK/tmp/#* (deleted)" 2>/dev/null)
+        [[ -n $spool ]] && e2e_pass "SIG$sig ($def): the spool is an unnamed file in TMPDIR" ||
+          e2e_fail "SIG$sig ($def): no unnamed spool file in TMPDIR while writing"
+      fi
       kill -"$sig" "$PACK_PID"
       rc=0
       wait "$PACK_PID" || rc=$?
-      expect_eq "SIG$sig: elements-pack died of it" "$rc" $((128 + $(kill -l "$sig")))
-      expect_no_match "SIG$sig: it had not finished" "$(<"$E2E_WORK/pack.err")" \
+      expect_eq "SIG$sig ($def): elements-pack died of it" "$rc" $((128 + $(kill -l "$sig")))
+      expect_no_match "SIG$sig ($def): it had not finished" "$(<"$E2E_WORK/pack.err")" \
         "^elements-pack: wrote"
-      nothing_left "SIG$sig mid-write"
+      nothing_left "SIG$sig ($def) mid-write"
     done
     ;;
 
