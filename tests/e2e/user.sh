@@ -15,6 +15,20 @@ source "$(dirname "$0")/lib.sh"
 mkdir -p "$E2E_STATE"
 mode_file=$E2E_STATE/dev-fuse-mode
 
+# Test runs from several build trees may share the user. Each run leaves a
+# token naming its CTest process; the last one to finish cleans up.
+runs=/run/elements-e2e-runs
+token=$runs/$(printf %s "$E2E_STATE" | tr / _)
+mkdir -p "$runs"
+other_runs() {
+  local t pid
+  for t in "$runs"/*; do
+    [[ -f $t && $t != "$token" ]] || continue
+    pid=$(<"$t")
+    if kill -0 "$pid" 2>/dev/null; then echo "$pid"; else rm -f "$t"; fi
+  done
+}
+
 case $1 in
   setup)
     if id "$E2E_USER" >/dev/null 2>&1; then
@@ -26,12 +40,20 @@ case $1 in
         --shell /usr/sbin/nologin --comment "$E2E_USER_COMMENT" "$E2E_USER"
       echo "created user $E2E_USER: $(getent passwd "$E2E_USER")"
     fi
-    if [[ -c /dev/fuse ]]; then
+    echo "$PPID" >"$token"
+    if [[ -c /dev/fuse && -z $(other_runs) ]]; then
       stat -c %a /dev/fuse >"$mode_file"
       echo "/dev/fuse mode $(<"$mode_file")"
     fi
     ;;
   cleanup)
+    rm -f "$token"
+    others=$(other_runs)
+    if [[ -n $others ]]; then
+      rm -f "$mode_file"
+      echo "other test runs (CTest $others) still use $E2E_USER: leaving it to them"
+      e2e_done
+    fi
     if id "$E2E_USER" >/dev/null 2>&1; then
       # Zombies do not count: reaping orphans is the host's init's job, and
       # it may take a moment to do it.
