@@ -23,6 +23,9 @@ packages=(
   util-linux mount passwd procps jq
   # OCI image layouts the source tests make
   umoci
+  # a good citizen: desktop entries (desktop-file-validate, libappimage,
+  # gio launch)
+  desktop-file-utils libappimage-dev libglib2.0-bin
   # formatting
   clang-format
 )

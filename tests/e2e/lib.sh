@@ -55,6 +55,15 @@ e2e_skip() {
   exit 77
 }
 
+# Skips unless every TOOL is on PATH; HINT says how to get them.
+e2e_require_tools() {  # HINT TOOL...
+  local hint=$1 tool
+  shift
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || e2e_skip "$tool is missing ($hint)"
+  done
+}
+
 e2e_fail() {
   echo "FAIL: $*" >&2
   _e2e_failures=$((_e2e_failures + 1))
