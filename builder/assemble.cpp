@@ -49,6 +49,9 @@ runtime_image load_runtime_file(const std::filesystem::path& path) {
 squashfs_result assemble(const runtime_image& runtime, const node_ptr& payload,
                          const assembly& how) {
   std::vector<unsigned char> head = runtime.bytes;
+  // A runtime cut from a signed file still holds that file's signature.
+  for (const auto& sec : {runtime.extent.sha256_sig, runtime.extent.sig_key})
+    if (sec) std::fill_n(head.data() + sec->offset, sec->size, 0);
   if (!how.update_information.empty()) {
     const auto& sec = runtime.extent.upd_info;
     if (!sec)

@@ -35,6 +35,7 @@ struct assembly {
 };
 
 // Writes the runtime and the payload image to `output`, whole or not at all.
+// A signature the runtime carries (taken from a signed file) is cleared.
 squashfs_result assemble(const runtime_image& runtime, const node_ptr& payload,
                          const assembly& how);
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "elements/error.hpp"
+#include "elements/read_file.hpp"
 #include "elements/unique_fd.hpp"
 #include "output_file.hpp"
 
@@ -30,19 +31,6 @@ unique_fd memory_file(const char* name) {
   unique_fd fd(::memfd_create(name, MFD_CLOEXEC));
   if (!fd) throw_errno("create a memory file for", name);
   return fd;
-}
-
-std::string read_back(int fd, const char* name) {
-  std::string text;
-  char buf[1 << 16];
-  for (off_t at = 0;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, at);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("read the output of", name);
-    if (n == 0) return text;
-    text.append(buf, static_cast<std::size_t>(n));
-    at += n;
-  }
 }
 
 }  // namespace
@@ -93,8 +81,8 @@ tool_result run_tool(const host_tool& tool, const std::vector<std::string>& args
 
   tool_result r;
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_back(out.get(), name.c_str());
-  r.err = read_back(err.get(), name.c_str());
+  r.out = read_from_start(out.get(), "the output of " + name);
+  r.err = read_from_start(err.get(), "the output of " + name);
   return r;
 }
 

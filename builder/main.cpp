@@ -11,6 +11,7 @@
 #include "payload_layout.hpp"
 #include "progress.hpp"
 #include "runtime_blob.hpp"
+#include "sign.hpp"
 #include "source.hpp"
 #include "zsync.hpp"
 
@@ -32,6 +33,7 @@ int pack(const pack_options& opt) {
   }
 
   // The outside tools the file needs are asked before the long part.
+  const auto signer = opt.sign ? std::optional(find_signing_key(*opt.sign)) : std::nullopt;
   const bool zsync = wants_zsync(def.update_information);
   if (zsync) require_zsyncmake();
 
@@ -65,8 +67,13 @@ int pack(const pack_options& opt) {
   how.squashfs.mkfs_time =
       static_cast<std::uint32_t>(opt.source_date_epoch.value_or(std::time(nullptr)));
   how.squashfs.on_data = [&](std::uint64_t done, std::uint64_t total) { say.data(done, total); };
+  // Signed first: the .zsync describes the file as published.
   std::string zsync_control;
   how.seal = [&](int fd) {
+    if (signer) {
+      say.phase("signing with " + signer->fingerprint + " (" + signer->user_id + ")");
+      sign_file(fd, runtime.extent, how.output.native(), *signer);
+    }
     if (zsync) zsync_control = make_zsync(fd, how.output);
   };
   say.phase("writing " + how.output.native() + " (" + opt.comp.to_string() + ")");

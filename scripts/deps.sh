@@ -24,8 +24,8 @@ packages=(
   # OCI image layouts the source tests make
   umoci
   # a good citizen: desktop entries (desktop-file-validate, libappimage,
-  # gio launch), updates (zsyncmake, zsync)
-  desktop-file-utils libappimage-dev libglib2.0-bin zsync
+  # gio launch), updates (zsyncmake, zsync), signatures (gpg, gpgv)
+  desktop-file-utils libappimage-dev libglib2.0-bin zsync gnupg gpgv
   # formatting
   clang-format
 )
