@@ -6,7 +6,8 @@
 # reads the file as type 2, lists it, reads the entry and the icon, and
 # integrates it; and the integrated entry of a "terminal": false file, run
 # by gio launch (what GNOME's file manager does on a double-click) without
-# any terminal, starts the container.
+# any terminal, starts the container. MODE (root or user) is who
+# double-clicks: the unprivileged user's run takes the FUSE path.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -16,7 +17,7 @@ e2e_require_tools "install desktop-file-utils, libglib2.0-bin, util-linux" \
   e2e_skip "libappimage-dev was missing when the tests were configured (install it, re-run cmake)"
 
 e2e_workdir
-e2e_mode root
+e2e_mode "${1:-root}"
 cat >"$E2E_WORK/icon.svg" <<'EOF'
 <svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="#1f6feb"/></svg>
 EOF
@@ -74,12 +75,14 @@ expect_line "libappimage: without \"desktop\", a terminal app" "$out" "terminal=
 expect_eq "libappimage: without \"desktop\", .DirIcon is a PNG" \
   "$(head -c 4 "$E2E_WORK/plain/icon" 2>/dev/null | od -An -c | tr -d ' ')" '211PNG'
 
-# --- integrated and started as a double-click does: no terminal anywhere
-export XDG_DATA_HOME=$E2E_WORK/data XDG_CACHE_HOME=$E2E_WORK/cache HOME=$E2E_WORK/home
-if installed=$("$E2E_APPIMAGE_READER" register "$app" 2>"$E2E_WORK/register.err") &&
-  [[ -f $installed ]]; then
+# --- integrated and started as a double-click does, by the one who clicks:
+# no terminal anywhere
+mkdir "$E2E_WORK/data"
+[[ $E2E_WHO == user ]] && chown "$E2E_USER:" "$E2E_WORK/data"
+desktop_env=("${_e2e_env[@]}" XDG_DATA_HOME="$E2E_WORK/data")
+if installed=$("${_e2e_as[@]}" "${desktop_env[@]}" "$E2E_APPIMAGE_READER" register "$app" \
+  2>"$E2E_WORK/register.err") && [[ -f $installed ]]; then
   e2e_pass "libappimage integrates the file ($installed)"
-  e2e_defer "'$E2E_APPIMAGE_READER' unregister '$app' >/dev/null 2>&1"
 else
   e2e_abort "libappimage cannot integrate the file: $installed $(<"$E2E_WORK/register.err")"
 fi
@@ -94,7 +97,7 @@ expect_no_match "desktop-file-validate finds no error in the integrated entry" "
 (
   _e2e_close_fds
   cd "$E2E_WORK/home"
-  exec setsid gio launch "$installed"
+  exec "${_e2e_as[@]}" "${desktop_env[@]}" setsid gio launch "$installed"
 ) </dev/null >"$E2E_WORK/launched.out" 2>"$E2E_WORK/launched.err" ||
   e2e_fail "gio launch failed: $(<"$E2E_WORK/launched.err")"
 for ((i = 0; i < 100; i++)); do
