@@ -13,28 +13,13 @@
 #include "output_file.hpp"
 
 namespace elements::builder {
-namespace {
-
-void write_all(int fd, std::span<const unsigned char> bytes, std::uint64_t offset,
-               const std::string& name) {
-  while (!bytes.empty()) {
-    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw output_write_error(name, errno);
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
-    offset += static_cast<std::uint64_t>(n);
-  }
-}
-
-}  // namespace
-
 runtime_image load_runtime(std::span<const unsigned char> bytes, std::string name) {
   runtime_image rt{std::move(name), {}, {}};
   // read_elf_extent reads a file; a memory file gives it one without
   // touching the disk.
   unique_fd fd(::memfd_create("elements-runtime", MFD_CLOEXEC));
   if (!fd) throw_errno("create a memory file for", rt.name);
-  write_all(fd.get(), bytes, 0, rt.name);
+  write_at(fd.get(), bytes, 0, rt.name);
   try {
     rt.extent = payload::read_elf_extent(fd.get(), rt.name);
   } catch (const error& e) {
@@ -64,6 +49,9 @@ runtime_image load_runtime_file(const std::filesystem::path& path) {
 squashfs_result assemble(const runtime_image& runtime, const node_ptr& payload,
                          const assembly& how) {
   std::vector<unsigned char> head = runtime.bytes;
+  // A runtime cut from a signed file still holds that file's signature.
+  for (const auto& sec : {runtime.extent.sha256_sig, runtime.extent.sig_key})
+    if (sec) std::fill_n(head.data() + sec->offset, sec->size, 0);
   if (!how.update_information.empty()) {
     const auto& sec = runtime.extent.upd_info;
     if (!sec)
@@ -78,13 +66,14 @@ squashfs_result assemble(const runtime_image& runtime, const node_ptr& payload,
   }
 
   output_file out(how.output);
-  write_all(out.fd(), head, 0, how.output.native());
+  write_at(out.fd(), head, 0, how.output.native());
   squashfs_options options = how.squashfs;
   options.file_name = how.output.native();
   squashfs_result result = write_squashfs(out.fd(), runtime.extent.end, payload, options);
   if (!payload::has_squashfs_at(out.fd(), runtime.extent.end))
     throw error(how.output.native() + ": the payload is missing after writing it",
                 exit_build_failed);
+  if (how.seal) how.seal(out.fd());
   out.commit();
   return result;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,9 +29,13 @@ struct assembly {
   std::filesystem::path output;
   std::string update_information;  // into .upd_info, NUL padded
   squashfs_options squashfs;
+  // Runs on the whole file (fd open for reading and writing; it may have no
+  // name yet) before it is given its name: signing, the .zsync.
+  std::function<void(int fd)> seal;
 };
 
 // Writes the runtime and the payload image to `output`, whole or not at all.
+// A signature the runtime carries (taken from a signed file) is cleared.
 squashfs_result assemble(const runtime_image& runtime, const node_ptr& payload,
                          const assembly& how);
 

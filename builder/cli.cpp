@@ -33,6 +33,10 @@ cxxopts::Options make_options() {
       "clamp every timestamp to N seconds since 1970 for reproducible output (default: "
       "$SOURCE_DATE_EPOCH)",
       cxxopts::value<std::string>(), "N");
+  add("sign",
+      "sign the file with this GnuPG secret key (id, fingerprint or user id), as appimagetool "
+      "--sign does",
+      cxxopts::value<std::string>(), "KEY");
   add("no-cache", "do not reuse cached build steps");
   add("check", "validate the definition and print the resolved spec; write nothing");
   add("progress",
@@ -130,6 +134,7 @@ pack_options parse_cli(int argc, char** argv) {
   if (r.count("from")) o.from = r["from"].as<std::string>();
   o.comp = parse_compression(r.count("compression") ? r["compression"].as<std::string>() : "zstd");
   if (r.count("runtime")) o.runtime = r["runtime"].as<std::string>();
+  if (r.count("sign")) o.sign = r["sign"].as<std::string>();
   if (r.count("source-date-epoch")) {
     o.source_date_epoch =
         parse_epoch(r["source-date-epoch"].as<std::string>(), "--source-date-epoch");

@@ -18,6 +18,7 @@ struct pack_options {
   std::optional<std::string> from;
   compression comp;
   std::optional<std::filesystem::path> runtime;
+  std::optional<std::string> sign;                // --sign KEY: a GnuPG secret key
   std::optional<std::int64_t> source_date_epoch;  // --source-date-epoch, else SOURCE_DATE_EPOCH
   bool no_cache = false;
   bool check = false;

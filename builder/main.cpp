@@ -11,7 +11,9 @@
 #include "payload_layout.hpp"
 #include "progress.hpp"
 #include "runtime_blob.hpp"
+#include "sign.hpp"
 #include "source.hpp"
+#include "zsync.hpp"
 
 using namespace elements;
 using namespace elements::builder;
@@ -29,6 +31,11 @@ int pack(const pack_options& opt) {
     std::cout << to_json(def.run).dump(2) << '\n';
     return exit_ok;
   }
+
+  // The outside tools the file needs are asked before the long part.
+  const auto signer = opt.sign ? std::optional(find_signing_key(*opt.sign)) : std::nullopt;
+  const bool zsync = wants_zsync(def.update_information);
+  if (zsync) require_zsyncmake();
 
   // Entries the builder makes carry the epoch (0 without one), so the same
   // inputs give the same tree; only the image's own time is "now".
@@ -60,8 +67,18 @@ int pack(const pack_options& opt) {
   how.squashfs.mkfs_time =
       static_cast<std::uint32_t>(opt.source_date_epoch.value_or(std::time(nullptr)));
   how.squashfs.on_data = [&](std::uint64_t done, std::uint64_t total) { say.data(done, total); };
+  // Signed first: the .zsync describes the file as published.
+  std::string zsync_control;
+  how.seal = [&](int fd) {
+    if (signer) {
+      say.phase("signing with " + signer->fingerprint + " (" + signer->user_id + ")");
+      sign_file(fd, runtime.extent, how.output.native(), *signer);
+    }
+    if (zsync) zsync_control = make_zsync(fd, how.output);
+  };
   say.phase("writing " + how.output.native() + " (" + opt.comp.to_string() + ")");
   const auto written = assemble(runtime, payload, how);
+  if (zsync) say.phase("wrote " + write_zsync(how.output, zsync_control).native());
   say.phase("wrote " + how.output.native() + ": " + std::to_string(written.inodes) + " inodes, " +
             std::to_string((runtime.bytes.size() + written.size) / 1024) + " KiB");
   return exit_ok;

@@ -73,7 +73,8 @@ bool is_temp_name(std::string_view name, std::string_view target_name) {
 
 }  // namespace
 
-output_file::output_file(std::filesystem::path target, how h) : target_(std::move(target)) {
+output_file::output_file(std::filesystem::path target, how h, mode_t mode)
+    : target_(std::move(target)), mode_(mode) {
   remove_stale_temp_files(target_);
   if (h == how::named || !open_unnamed()) open_named();
 }
@@ -136,7 +137,7 @@ void output_file::link_into_place() {
 }
 
 void output_file::commit() {
-  check(::fchmod(fd_.get(), 0755), "make executable", target_.native());
+  check(::fchmod(fd_.get(), mode_), "set the mode of", target_.native());
   // A full disk may only show here, on filesystems that allocate late.
   if (::fsync(fd_.get()) != 0) throw output_write_error(target_, errno);
   if (temp_.empty())
@@ -158,6 +159,17 @@ error output_write_error(const std::filesystem::path& file, int err) {
            " or write elsewhere with -o)";
   }
   return error(msg, exit_build_failed, std::error_code(err, std::generic_category()));
+}
+
+void write_at(int fd, std::span<const unsigned char> bytes, std::uint64_t offset,
+              const std::filesystem::path& file) {
+  while (!bytes.empty()) {
+    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw output_write_error(file, errno);
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
 }
 
 void remove_stale_temp_files(const std::filesystem::path& target) {

@@ -13,8 +13,13 @@
 // that SIGKILL or a crash left, and never one that is still being written.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "elements/error.hpp"
 #include "elements/unique_fd.hpp"
@@ -25,7 +30,9 @@ class output_file {
  public:
   enum class how { unnamed_if_possible, named };
 
-  explicit output_file(std::filesystem::path target, how h = how::unnamed_if_possible);
+  // `mode`: the file's permissions once committed (executable by default).
+  explicit output_file(std::filesystem::path target, how h = how::unnamed_if_possible,
+                       mode_t mode = 0755);
   output_file(const output_file&) = delete;
   output_file& operator=(const output_file&) = delete;
   ~output_file();
@@ -35,7 +42,7 @@ class output_file {
   // FILE.tmp.PID while the file has that name; empty while it is unnamed.
   const std::filesystem::path& temp_path() const noexcept { return temp_; }
 
-  // Makes the file executable, flushes it to disk and gives it its name.
+  // Gives the file its mode, flushes it to disk and gives it its name.
   void commit();
 
  private:
@@ -46,12 +53,21 @@ class output_file {
   std::filesystem::path target_;
   std::filesystem::path temp_;
   unique_fd fd_;
+  mode_t mode_;
   bool committed_ = false;
 };
 
 // The error for a failed write to `file`: "cannot write FILE: REASON", with
 // a hint for a full disk or quota.
 error output_write_error(const std::filesystem::path& file, int err);
+
+// Writes all of `bytes` at `offset` of fd; `file` names it in errors.
+void write_at(int fd, std::span<const unsigned char> bytes, std::uint64_t offset,
+              const std::filesystem::path& file);
+inline void write_at(int fd, std::string_view text, std::uint64_t offset,
+                     const std::filesystem::path& file) {
+  write_at(fd, {reinterpret_cast<const unsigned char*>(text.data()), text.size()}, offset, file);
+}
 
 // Removes FILE.tmp.PID files next to `target` whose writer is gone (their
 // lock is free); the builds that left them were killed or crashed.

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "elements/error.hpp"
+#include "signature_check.hpp"
 #include "squash_extract.hpp"
 
 namespace elements::runtime {
@@ -32,7 +33,10 @@ const char* appimage_help =
     "                                  filesystem image\n"
     "  --appimage-signature            Print digital signature embedded in AppImage\n"
     "  --appimage-updateinformation    Print update info embedded in AppImage\n"
-    "  --appimage-version              Print version of the runtime\n";
+    "  --appimage-version              Print version of the runtime\n"
+    "\n"
+    "  --elements-verify               Check the signature with the key embedded\n"
+    "                                  in the file (needs gpgv)\n";
 
 void require_payload(const self_image& self) {
   if (!self.has_payload)
@@ -94,6 +98,7 @@ std::optional<int> handle_appimage_option(const self_image& self,
                                           const std::vector<std::string>& args) {
   if (args.empty()) return std::nullopt;
   const std::string& a = args[0];
+  if (a == "--elements-verify") return verify_signature(self);
   if (a.rfind("--appimage-", 0) != 0) return std::nullopt;
   if (a == "--appimage-offset") {
     require_payload(self);
@@ -105,7 +110,9 @@ std::optional<int> handle_appimage_option(const self_image& self,
   } else if (a == "--appimage-updateinformation") {
     print(read_section(self, self.extent.upd_info) + "\n");
   } else if (a == "--appimage-signature") {
-    print(read_section(self, self.extent.sha256_sig) + "\n");
+    // The armored signature ends in a newline of its own.
+    const std::string sig = read_section(self, self.extent.sha256_sig);
+    print(sig.ends_with('\n') ? sig : sig + "\n");
   } else if (a == "--appimage-extract") {
     require_payload(self);
     extract_to(self.file, "squashfs-root", args.size() > 1 ? args[1] : "", true);

@@ -9,7 +9,8 @@
 
 namespace elements::runtime {
 
-// Handles args[0] when it is an --appimage-* word that ends the run, and
+// Handles args[0] when it is an --appimage-* word that ends the run, or
+// --elements-verify (like --appimage-signature, about the file itself), and
 // returns the exit status; std::nullopt when args[0] is not one of them.
 // --appimage-extract-and-run is not handled here (it runs the container).
 std::optional<int> handle_appimage_option(const self_image& self,

@@ -20,9 +20,12 @@ packages=(
   # tests and the example: unit tests, the busybox rootfs, tools that read the
   # file, setpriv/unshare, losetup, useradd, pgrep
   catch2 busybox-static squashfs-tools squashfs-tools-ng squashfuse
-  util-linux mount passwd procps jq
+  util-linux mount passwd procps jq python3
   # OCI image layouts the source tests make
   umoci
+  # a good citizen: desktop entries (desktop-file-validate, libappimage,
+  # gio launch), updates (zsyncmake, zsync), signatures (gpg, gpgv)
+  desktop-file-utils libappimage-dev libglib2.0-bin zsync gnupg gpgv
   # formatting
   clang-format
 )

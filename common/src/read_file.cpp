@@ -24,4 +24,17 @@ std::string read_file(const std::string& path) {
   return text;
 }
 
+std::string read_from_start(int fd, const std::string& name) {
+  std::string text;
+  char buf[4096];
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("read", name);
+    if (n == 0) return text;
+    text.append(buf, static_cast<std::size_t>(n));
+    at += n;
+  }
+}
+
 }  // namespace elements

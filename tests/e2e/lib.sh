@@ -55,6 +55,22 @@ e2e_skip() {
   exit 77
 }
 
+# Skips unless every TOOL is on PATH; HINT says how to get them.
+e2e_require_tools() {  # HINT TOOL...
+  local hint=$1 tool
+  shift
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || e2e_skip "$tool is missing ($hint)"
+  done
+}
+
+# The file runs as whoever runs ctest, with no namespace or mount of its own:
+# for the words that only read the file.
+e2e_as_caller() {
+  _e2e_as=()
+  _e2e_env=(env -u TARGET_APPIMAGE)
+}
+
 e2e_fail() {
   echo "FAIL: $*" >&2
   _e2e_failures=$((_e2e_failures + 1))
@@ -304,6 +320,21 @@ EOF
   [[ -x $E2E_WORK/$name.AppImage ]] ||
     e2e_abort "elements-pack exited 0 but wrote no executable $E2E_WORK/$name.AppImage"
   E2E_APP=$E2E_WORK/$name.AppImage
+}
+
+# "OFFSET SIZE" (decimal) of the ELF section NAME of FILE, as objdump sees it.
+e2e_section_extent() {  # FILE NAME
+  local size off
+  read -r size off < <(objdump -h "$1" | awk -v s="$2" '$2 == s {print $3, $6}')
+  [[ -n $off ]] && echo "$((16#$off)) $((16#$size))"
+}
+
+# The contents of the ELF section NAME of FILE, NUL padding removed.
+e2e_section() {  # FILE NAME
+  local off size
+  read -r off size < <(e2e_section_extent "$1" "$2")
+  [[ -n $off ]] || return 1
+  dd if="$1" bs=1 skip="$off" count="$size" status=none | tr -d '\0'
 }
 
 # ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,5 +43,13 @@ elf_extent read_elf_extent(int fd, std::string_view name);
 
 // True when the four bytes at `offset` of fd are the squashfs magic.
 bool has_squashfs_at(int fd, std::uint64_t offset);
+
+// What an AppImage signature covers: every byte of the file, with the
+// .sha256_sig and .sig_key sections read as zeros (AppImage's appimagetool
+// and AppImageUpdate sign and check the SHA-256 hex digest of exactly this).
+// Calls `sink` with consecutive chunks from offset 0 to the end of the file.
+// Throws elements::error naming `name` when a section is missing or a read fails.
+void read_signed_bytes(int fd, const elf_extent& ext, std::string_view name,
+                       const std::function<void(const unsigned char*, std::size_t)>& sink);
 
 }  // namespace elements::payload
