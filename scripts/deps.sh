@@ -23,6 +23,8 @@ packages=(
   util-linux mount passwd procps jq
   # OCI image layouts the source tests make
   umoci
+  # outside OCI runtimes the bundle tests start
+  runc crun
   # formatting
   clang-format
 )
