@@ -18,13 +18,15 @@ packages=(
   # the builder: squashfs writing, archives
   libsquashfs-dev libarchive-dev
   # tests and the example: unit tests, the busybox rootfs, tools that read the
-  # file, setpriv/unshare, losetup, useradd, pgrep
+  # file, setpriv/unshare, losetup, useradd, pgrep, setfattr
   catch2 busybox-static squashfs-tools squashfs-tools-ng squashfuse
-  util-linux mount passwd procps jq
+  util-linux mount passwd procps jq attr
   # OCI image layouts the source tests make
   umoci
   # outside OCI runtimes the bundle tests start
   runc crun
+  # reads the image layouts elements-pack exports
+  skopeo
   # formatting
   clang-format
 )
