@@ -25,8 +25,8 @@ packages=(
   umoci
   # outside OCI runtimes the bundle tests start
   runc crun
-  # reads the image layouts elements-pack exports
-  skopeo
+  # read and run the image layouts elements-pack exports
+  skopeo podman
   # formatting
   clang-format
 )

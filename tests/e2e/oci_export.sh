@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # elements-pack export DEFINITION oci:DIR[:TAG]: an OCI image layout that
 # outside tools read as they read any image: skopeo shows the definition's
-# "run" as the image config, umoci unpacks it rootless, and elements-pack
+# "run" as the image config, umoci unpacks it rootless, podman runs it (as
+# root), and elements-pack
 # packs it again ("from": "oci:DIR:TAG") into the same tree, owners, modes,
 # hard links and times included. The same inputs give the same bytes; a
 # target that exists is refused and left alone.
@@ -107,6 +108,33 @@ else
   e2e_fail "umoci unpack --rootless failed: $(<"$W/umoci.log")"
 fi
 
+# --- 4. podman runs the image as root: the Entrypoint with the words
+# after the image name, the Env, the WorkingDir and the exit status. Its
+# storage, state and caches stay in the work dir: /var/lib is the work
+# dir's in a mount namespace of its own; no rlimits above this host's.
+if ((EUID == 0)) && command -v podman >/dev/null && command -v runc >/dev/null; then
+  mkdir "$W/var-lib"
+  printf '[containers]\ndefault_ulimits = []\n' >"$W/containers.conf"
+  rc=0
+  # podman names the image after its path, which must be lowercase: relative.
+  (cd "$W" && timeout -k 5 120 unshare --mount --propagation private -- \
+    sh -c 'mount --bind "$0" /var/lib && exec "$@"' "$W/var-lib" \
+    env CONTAINERS_CONF="$W/containers.conf" podman --root "$W/podman/root" \
+    --runroot "$W/podman/run" --tmpdir "$W/podman/tmp" --storage-driver vfs \
+    --cgroup-manager cgroupfs --events-backend file --runtime runc \
+    run --rm --network none oci:image:1.0 args env cat:../site/index.html exit:5) \
+    >"$W/podman.out" 2>"$W/podman.err" || rc=$?
+  podman_out=$(<"$W/podman.out")
+  if [[ $rc == 5 ]]; then e2e_pass "podman run exits with the command's status 5"
+  else e2e_fail "podman run exited $rc, expected 5: $(tail -n 3 "$W/podman.err")"; fi
+  expect_line "podman: the Entrypoint's last word" "$podman_out" "argv[2]=hello"
+  expect_line "podman: the words after the image follow it" "$podman_out" "argv[3]=args"
+  expect_line "podman: an arg's default in Env" "$podman_out" "GREETING=hello"
+  expect_line "podman: the WorkingDir" "$podman_out" "cat:../site/index.html=<h1>site</h1>"
+else
+  echo "podman, runc or root is missing: the podman checks are left out"
+fi
+
 # The layer carries the xattr as a pax record.
 if [[ $xattr == yes ]]; then
   layer=$(jq -r '.layers[0].digest' "$W/image/blobs/sha256/$(jq -r '.manifests[0].digest' \
@@ -120,7 +148,7 @@ else
   echo "setfattr cannot set user.e2e in $W (no attr package, or no user xattrs here): xattr check left out"
 fi
 
-# --- 4. Round trip: packed from the exported image, the same tree.
+# --- 5. Round trip: packed from the exported image, the same tree.
 listing() {  # APPIMAGE
   unsquashfs -lln -o "$("$1" --appimage-offset)" "$1" rootfs | grep ' squashfs-root/rootfs'
 }
