@@ -242,6 +242,11 @@ void fill_bundle(const run_request& req, int dir, const std::string& path, const
     opts.space_hint = "free some space, or write the bundle somewhere else";
     extract_tree(*req.file, dir, opts);
   } else {
+    // The tree is the user's own, not a copy: an OCI runtime would write into it.
+    if (req.p->writable != writable_mode::none)
+      throw error(
+          "an extracted tree with \"writable\" cannot go to an OCI runtime: it would change "
+          "the tree itself (hint: run the AppImage file instead of its extracted AppRun)");
     char* real = ::realpath((req.directory + "/rootfs").c_str(), nullptr);
     if (!real) throw_errno("find", req.directory + "/rootfs");
     root = real;

@@ -4,9 +4,9 @@
 # that `RUNTIME run` starts with the same output and exit status as the
 # built-in runtime (args, env, a read-write bind as workdir, a read-only
 # root, network none, the exit code), and ELEMENTS_OCI_RUNTIME=RUNTIME makes
-# the file hand its container to that runtime, forward signals to it and
-# leave nothing behind. Bad input: a folder that is not empty, a runtime
-# that is not there.
+# the file (and its extracted AppRun) hand its container to that runtime,
+# forward signals to it and leave nothing behind. Bad input: a folder that
+# is not empty, a writable extracted tree, a runtime that is not there.
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -87,6 +87,15 @@ expect_eq "ELEMENTS_OCI_RUNTIME=$runtime: the output of the built-in run" "$E2E_
 expect_eq "ELEMENTS_OCI_RUNTIME=$runtime wrote through the bind" "$(cat "$W/data/out" 2>&1)" written
 e2e_check_tmpdir "after ELEMENTS_OCI_RUNTIME=$runtime"
 
+# An extracted AppRun hands over its tree as it is, as the bundle's root.
+(cd "$W/mine" && "$E2E_APP" --appimage-extract >/dev/null)
+if [[ $E2E_WHO == user ]] && ((EUID == 0)); then chown -R "$E2E_USER:" "$W/mine/squashfs-root"; fi
+e2e_run_expect 3 "$W/mine/squashfs-root/AppRun" "${args[@]}"
+expect_eq "ELEMENTS_OCI_RUNTIME=$runtime from an extracted AppRun: the built-in run's output" \
+  "$(grep -v '^ELEMENTS_ARGV0=' <<<"$E2E_OUT")" "$(grep -v '^ELEMENTS_ARGV0=' <<<"$builtin_out")"
+rm -f "$W/data/out"
+e2e_check_tmpdir "after ELEMENTS_OCI_RUNTIME=$runtime from an extracted AppRun"
+
 # Signals reach the command through the runtime; bundle and state go.
 e2e_start "$E2E_APP" data -- wait-signal "$E2E_TOKEN"
 if e2e_wait_output ready; then
@@ -104,6 +113,16 @@ e2e_run_expect 2 "$E2E_APP" --elements-oci-bundle full data
 expect_eq "a folder that is not empty is refused in one line" "$E2E_ERR" \
   "oci.AppImage: --elements-oci-bundle: \"$W/full\" is not empty (give a new or empty folder)"
 expect_eq "the folder that is not empty is left as it was" "$(ls -A "$W/full")" keep
+# A writable container from an extracted tree would write into the tree.
+app=$E2E_APP
+e2e_pack writable '{"command": ["/bin/probe"], "writable": "tmpfs"}'
+rm -rf "$W/mine/squashfs-root"
+(cd "$W/mine" && "$E2E_APP" --appimage-extract >/dev/null)
+_e2e_env+=(ELEMENTS_OCI_RUNTIME="$runtime")
+e2e_run_expect 125 "$W/mine/squashfs-root/AppRun"
+expect_eq "a writable extracted tree is refused in one line" "$E2E_ERR" \
+  "AppRun: an extracted tree with \"writable\" cannot go to an OCI runtime: it would change the tree itself (hint: run the AppImage file instead of its extracted AppRun)"
+E2E_APP=$app
 _e2e_env+=(ELEMENTS_OCI_RUNTIME=no-such-runtime)
 e2e_run_expect 125 "$E2E_APP" data
 expect_match "a missing runtime is named with the fix" "$E2E_ERR" \
