@@ -139,7 +139,7 @@ class tar_writer {
     ::archive_entry_set_mtime(e.get(), epoch_ ? std::min(n.mtime, *epoch_) : n.mtime, 0);
     for (const auto& [name, value] : n.xattrs)
       ::archive_entry_xattr_add_entry(e.get(), name.c_str(), value.data(), value.size());
-    std::vector<unsigned char> bytes;
+    content bytes;
     if (S_ISLNK(n.mode)) {
       ::archive_entry_set_symlink(e.get(), n.link_target.c_str());
     } else if (S_ISCHR(n.mode) || S_ISBLK(n.mode)) {
@@ -151,17 +151,61 @@ class tar_writer {
         ::archive_entry_set_hardlink(e.get(), it->second.c_str());
         ::archive_entry_set_size(e.get(), 0);
       } else if (n.content) {
-        n.content->read([&](std::span<const unsigned char> b) {
-          bytes.insert(bytes.end(), b.begin(), b.end());
-        });
+        n.content->read([&](std::span<const unsigned char> b) { bytes.add(b); });
       }
-      if (first) ::archive_entry_set_size(e.get(), static_cast<la_int64_t>(bytes.size()));
+      if (first) ::archive_entry_set_size(e.get(), static_cast<la_int64_t>(bytes.size));
     }
     if (::archive_write_header(a_, e.get()) < ARCHIVE_OK) fail("write " + path + " into");
-    if (!bytes.empty() && ::archive_write_data(a_, bytes.data(), bytes.size()) !=
-                              static_cast<la_ssize_t>(bytes.size()))
-      fail("write " + path + " into");
+    bytes.each([&](std::span<const unsigned char> b) {
+      if (::archive_write_data(a_, b.data(), b.size()) != static_cast<la_ssize_t>(b.size()))
+        fail("write " + path + " into");
+    });
   }
+
+  // A file's bytes, whose size the tar header needs first: held in memory,
+  // or in a temporary file once they outgrow it.
+  struct content {
+    static constexpr std::size_t in_memory = 8 << 20;
+    std::vector<unsigned char> memory;
+    unique_fd spill;
+    std::uint64_t size = 0;
+
+    void add(std::span<const unsigned char> b) {
+      size += b.size();
+      if (!spill && memory.size() + b.size() <= in_memory) {
+        memory.insert(memory.end(), b.begin(), b.end());
+        return;
+      }
+      if (!spill) {
+        spill = temporary_file();
+        write_all(memory);
+        memory.clear();
+      }
+      write_all(b);
+    }
+    void write_all(std::span<const unsigned char> b) {
+      for (std::size_t done = 0; done < b.size();) {
+        const ssize_t n = ::write(spill.get(), b.data() + done, b.size() - done);
+        if (n <= 0) throw_errno("write", "a temporary file");
+        done += static_cast<std::size_t>(n);
+      }
+    }
+    template <typename F>
+    void each(const F& out) const {
+      if (!spill) {
+        if (!memory.empty()) out(std::span<const unsigned char>(memory));
+        return;
+      }
+      std::vector<unsigned char> buf(1 << 20);
+      for (off_t at = 0;;) {
+        const ssize_t n = ::pread(spill.get(), buf.data(), buf.size(), at);
+        if (n < 0) throw_errno("read", "a temporary file");
+        if (n == 0) break;
+        out(std::span<const unsigned char>(buf.data(), static_cast<std::size_t>(n)));
+        at += n;
+      }
+    }
+  };
 
   archive* a_ = nullptr;
   std::optional<std::int64_t> epoch_;

@@ -21,6 +21,8 @@ echo "<h1>site</h1>" >"$W/rootfs/srv/site/index.html"
 ln "$W/rootfs/srv/site/index.html" "$W/rootfs/srv/site/hard.html"
 ln -s index.html "$W/rootfs/srv/site/link.html"
 chmod 4755 "$W/rootfs/srv/site/index.html"
+# Larger than what the layer writer holds in memory.
+head -c $((9 << 20)) /dev/urandom >"$W/rootfs/srv/big.bin"
 if ((EUID == 0)); then chown -R 1234:2345 "$W/rootfs/srv/site"; fi
 xattr=no
 if setfattr -n user.e2e -v kept "$W/rootfs/srv/site/index.html" 2>/dev/null; then xattr=yes; fi
@@ -97,6 +99,11 @@ fi
 if umoci unpack --rootless --image "$W/image:1.0" "$W/unpacked" >"$W/umoci.log" 2>&1; then
   e2e_pass "umoci unpack --rootless"
   expect_eq "umoci: the file's bytes" "$(cat "$W/unpacked/rootfs/srv/site/index.html")" "<h1>site</h1>"
+  if cmp -s "$W/rootfs/srv/big.bin" "$W/unpacked/rootfs/srv/big.bin"; then
+    e2e_pass "umoci: a 9 MiB file's bytes"
+  else
+    e2e_fail "umoci: the 9 MiB file differs from the one packed"
+  fi
   expect_eq "umoci: the symlink" "$(readlink "$W/unpacked/rootfs/srv/site/link.html")" index.html
   expect_eq "umoci: the hard link" \
     "$(stat -c %i "$W/unpacked/rootfs/srv/site/hard.html")" \
