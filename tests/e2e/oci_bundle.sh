@@ -106,6 +106,15 @@ fi
 e2e_wait_no_token_process || e2e_fail "a process of the signalled run is still there"
 e2e_check_tmpdir "after a signalled ELEMENTS_OCI_RUNTIME=$runtime run"
 
+# With a terminal on stdin, the process gets a terminal of its own.
+if command -v script >/dev/null; then
+  tty_out=$(cd "$W" && timeout -k 5 60 script -qec "$(printf '%q ' "${_e2e_as[@]}" \
+    "${_e2e_env[@]}" "$E2E_APP" --elements-shell data -- -c tty)" /dev/null 2>&1) || true
+  expect_match "a terminal on stdin gives the command one under $runtime" "$tty_out" \
+    '/dev/pts/[0-9]+'
+  e2e_check_tmpdir "after a run with a terminal"
+fi
+
 # --- 4. Bad input: one line, the documented status, nothing written.
 mkdir "$W/full" && touch "$W/full/keep"
 _e2e_env=("${_e2e_env[@]/ELEMENTS_OCI_RUNTIME=*/ELEMENTS_OCI_RUNTIME=}")
