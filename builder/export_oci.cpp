@@ -269,6 +269,11 @@ void write_text(const fs::path& path, const std::string& text) {
     throw_errno("write", path.native());
 }
 
+// DIR without a trailing slash, so that it has a name to rename onto.
+fs::path target_dir(const oci_target& target) {
+  return target.dir.has_filename() ? target.dir : target.dir.parent_path();
+}
+
 }  // namespace
 
 oci_target parse_oci_target(std::string_view text) {
@@ -344,9 +349,8 @@ json oci_image_config(const definition& def, std::vector<std::string>& warnings)
   return c;
 }
 
-oci_export export_oci(const node_ptr& rootfs, const definition& def, const oci_target& target,
-                      std::optional<std::int64_t> epoch, std::vector<std::string>& warnings) {
-  const fs::path dir = target.dir.has_filename() ? target.dir : target.dir.parent_path();
+bool check_oci_target(const oci_target& target) {
+  const fs::path dir = target_dir(target);
   std::error_code ec;
   const bool exists = fs::exists(fs::symlink_status(dir, ec));
   if (exists && (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)))
@@ -356,6 +360,15 @@ oci_export export_oci(const node_ptr& rootfs, const definition& def, const oci_t
   if (!fs::is_directory(parent, ec))
     throw usage_error("export: the folder \"" + parent.native() +
                       "\" does not exist (create it first)");
+  return exists;
+}
+
+oci_export export_oci(const node_ptr& rootfs, const definition& def, const oci_target& target,
+                      std::optional<std::int64_t> epoch, std::vector<std::string>& warnings) {
+  const bool exists = check_oci_target(target);
+  const fs::path dir = target_dir(target);
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  std::error_code ec;
 
   // Built beside DIR and renamed into place: the layout appears whole.
   const fs::path temp = parent / (dir.filename().native() + ".tmp." + std::to_string(::getpid()));

@@ -37,6 +37,11 @@ struct oci_export {
   std::uint64_t layer_size = 0;  // the gzip layer's bytes
 };
 
+// Throws usage_error unless target.dir may be written: missing or an empty
+// folder, in a folder that exists. Returns whether it exists. Checked
+// before the rootfs is read, and again when writing.
+bool check_oci_target(const oci_target& target);
+
 // Writes the layout to target.dir, which must not exist or be an empty
 // folder (else usage_error): built beside it and renamed, so it appears
 // whole or not at all. The same tree, definition and epoch give the same

@@ -79,6 +79,7 @@ int pack(const pack_options& opt) {
 int export_image(const pack_options& opt) {
   progress say(opt.progress, opt.quiet);
   const oci_target target = parse_oci_target(*opt.export_to);
+  check_oci_target(target);
   const definition def = load_definition(opt.definition, opt.from);
   for (const auto& warning : def.warnings) say.warn(warning);
   const source_ref from = resolve_source(def, opt.from);
