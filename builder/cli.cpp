@@ -13,6 +13,40 @@
 namespace elements::builder {
 namespace {
 
+// Parses argv; a word cxxopts refuses is a usage error pointing at `help`.
+cxxopts::ParseResult parse_or_usage(cxxopts::Options& spec, int argc, char** argv,
+                                    const char* help) {
+  try {
+    return spec.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw usage_error(std::string(e.what()) + " (see " + help + ")");
+  }
+}
+
+// `elements-pack NAME [OPTIONS] POSITIONAL`: the options every subcommand
+// has in common; its words are words_of() the parse.
+cxxopts::Options subcommand(const char* name, const char* about, const char* positional) {
+  cxxopts::Options spec(std::string("elements-pack ") + name, about);
+  spec.custom_help("[OPTIONS]");
+  spec.positional_help(positional);
+  spec.add_options("positional")("words", "", cxxopts::value<std::vector<std::string>>());
+  spec.parse_positional({"words"});
+  return spec;
+}
+
+std::vector<std::string> words_of(const cxxopts::ParseResult& r) {
+  return r.count("words") ? r["words"].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+// --source-date-epoch, else SOURCE_DATE_EPOCH, else none.
+std::optional<std::int64_t> epoch_option(const cxxopts::ParseResult& r) {
+  if (r.count("source-date-epoch"))
+    return parse_epoch(r["source-date-epoch"].as<std::string>(), "--source-date-epoch");
+  if (const char* env = std::getenv("SOURCE_DATE_EPOCH"); env && *env)
+    return parse_epoch(env, "SOURCE_DATE_EPOCH");
+  return std::nullopt;
+}
+
 cxxopts::Options make_options() {
   cxxopts::Options o("elements-pack",
                      "Packs a root filesystem and a definition (element.json) into one executable "
@@ -53,20 +87,14 @@ cxxopts::Options make_options() {
 
 // `elements-pack convert [-q] FILE.def`, argv starting at "convert".
 pack_options parse_convert_cli(int argc, char** argv) {
-  cxxopts::Options spec("elements-pack convert",
-                        "Prints the element.json equivalent of a Singularity/Apptainer definition "
-                        "with #Elements. header lines (the original Elements format).");
-  spec.custom_help("[OPTIONS]");
-  spec.positional_help("FILE.def");
+  cxxopts::Options spec =
+      subcommand("convert",
+                 "Prints the element.json equivalent of a Singularity/Apptainer "
+                 "definition with #Elements. header lines (the original "
+                 "Elements format).",
+                 "FILE.def");
   spec.add_options()("q,quiet", "print errors only, no warnings")("h,help", "print this help");
-  spec.add_options("positional")("def", "", cxxopts::value<std::vector<std::string>>());
-  spec.parse_positional({"def"});
-  cxxopts::ParseResult r;
-  try {
-    r = spec.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw usage_error(std::string(e.what()) + " (see elements-pack convert --help)");
-  }
+  const cxxopts::ParseResult r = parse_or_usage(spec, argc, argv, "elements-pack convert --help");
   pack_options o;
   if (r.count("help")) {
     o.answer = spec.help({""}) +
@@ -76,14 +104,50 @@ pack_options parse_convert_cli(int argc, char** argv) {
                "Exit status: 0 done, 2 a line that cannot be converted (FILE:LINE: why).\n";
     return o;
   }
-  const auto positional =
-      r.count("def") ? r["def"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const auto positional = words_of(r);
   if (positional.size() != 1)
     throw usage_error(positional.empty() ? "convert: missing FILE.def (usage: elements-pack "
                                            "convert FILE.def > element.json)"
                                          : "convert: one FILE.def at a time; \"" + positional[1] +
                                                "\" is one too many");
   o.convert = positional[0];
+  o.quiet = r.count("quiet") > 0;
+  return o;
+}
+
+// `elements-pack export [OPTIONS] DEFINITION oci:DIR[:TAG]`, argv starting at "export".
+pack_options parse_export_cli(int argc, char** argv) {
+  cxxopts::Options spec = subcommand("export",
+                                     "Writes the element as an OCI image layout (one layer, the "
+                                     "definition's \"run\" as the image config) for podman, "
+                                     "skopeo or Kubernetes.",
+                                     "DEFINITION oci:DIR[:TAG]");
+  spec.add_options()("from", "take the rootfs from SOURCE instead of the definition's \"from\"",
+                     cxxopts::value<std::string>(),
+                     "SOURCE")("source-date-epoch",
+                               "clamp every timestamp to N seconds since 1970 (default: "
+                               "$SOURCE_DATE_EPOCH)",
+                               cxxopts::value<std::string>(),
+                               "N")("q,quiet", "print errors only")("h,help", "print this help");
+  const cxxopts::ParseResult r = parse_or_usage(spec, argc, argv, "elements-pack export --help");
+  pack_options o;
+  if (r.count("help")) {
+    o.answer = spec.help({""}) +
+               "\nTAG defaults to latest. DIR must be new or an empty folder.\n"
+               "  elements-pack export element.json oci:web-image:1.0\n"
+               "  podman run --rm oci:web-image:1.0\n"
+               "Exit status: 0 done, 1 the export failed, 2 bad definition or usage.\n";
+    return o;
+  }
+  const auto words = words_of(r);
+  if (words.size() != 2)
+    throw usage_error(words.size() < 2 ? "export: give a DEFINITION and a target (usage: "
+                                         "elements-pack export element.json oci:DIR[:TAG])"
+                                       : "export: \"" + words[2] + "\" is one word too many");
+  o.definition = words[0];
+  o.export_to = words[1];
+  if (r.count("from")) o.from = r["from"].as<std::string>();
+  o.source_date_epoch = epoch_option(r);
   o.quiet = r.count("quiet") > 0;
   return o;
 }
@@ -104,18 +168,16 @@ std::int64_t parse_epoch(const std::string& text, const std::string& where) {
 pack_options parse_cli(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "convert")
     return parse_convert_cli(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "export")
+    return parse_export_cli(argc - 1, argv + 1);
   auto spec = make_options();
-  cxxopts::ParseResult r;
-  try {
-    r = spec.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw usage_error(std::string(e.what()) + " (see elements-pack --help)");
-  }
+  const cxxopts::ParseResult r = parse_or_usage(spec, argc, argv, "elements-pack --help");
   pack_options o;
   if (r.count("help")) {
     o.answer = spec.help({""}) +
                "\nDEFINITION is an element.json file, or a folder holding one.\n"
                "elements-pack convert FILE.def prints the element.json of a .def file.\n"
+               "elements-pack export DEFINITION oci:DIR[:TAG] writes an OCI image layout.\n"
                "Exit status: 0 done, 1 the build failed, 2 bad definition or usage.\n";
     return o;
   }
@@ -135,12 +197,7 @@ pack_options parse_cli(int argc, char** argv) {
   o.comp = parse_compression(r.count("compression") ? r["compression"].as<std::string>() : "zstd");
   if (r.count("runtime")) o.runtime = r["runtime"].as<std::string>();
   if (r.count("sign")) o.sign = r["sign"].as<std::string>();
-  if (r.count("source-date-epoch")) {
-    o.source_date_epoch =
-        parse_epoch(r["source-date-epoch"].as<std::string>(), "--source-date-epoch");
-  } else if (const char* env = std::getenv("SOURCE_DATE_EPOCH"); env && *env) {
-    o.source_date_epoch = parse_epoch(env, "SOURCE_DATE_EPOCH");
-  }
+  o.source_date_epoch = epoch_option(r);
   o.no_cache = r.count("no-cache") > 0;
   o.check = r.count("check") > 0;
   o.quiet = r.count("quiet") > 0;

@@ -28,6 +28,8 @@ struct pack_options {
   std::optional<std::string> answer;
   // `elements-pack convert FILE.def`: print its element.json instead of packing.
   std::optional<std::filesystem::path> convert;
+  // `elements-pack export DEFINITION oci:DIR[:TAG]`: write an image, not a file.
+  std::optional<std::string> export_to;
 };
 
 // Throws usage_error naming the option and the fix.

@@ -8,6 +8,7 @@
 #include "convert.hpp"
 #include "definition.hpp"
 #include "elements/error.hpp"
+#include "export_oci.hpp"
 #include "payload_layout.hpp"
 #include "progress.hpp"
 #include "runtime_blob.hpp"
@@ -19,6 +20,25 @@ using namespace elements;
 using namespace elements::builder;
 
 namespace {
+
+// The container's root filesystem: the source, the build steps, and the
+// mount points the runtime needs.
+node_ptr build_rootfs(const definition& def, const source_ref& from, const made_attrs& made,
+                      progress& say) {
+  say.phase("reading the rootfs from " + from.text);
+  const auto source = open_source(from, made);
+  source->observe_layers([&](const std::string& name, std::uint64_t bytes, std::size_t number,
+                             std::size_t count) { say.layer(name, bytes, number, count); });
+  node_ptr rootfs = source->read_tree();
+  for (const auto& warning : source->warnings()) say.warn(warning);
+  for (const auto& step : def.build) {
+    say.phase("copying " + step.source_text + " to " + step.target);
+    apply_copy(rootfs, step, made);
+  }
+  // The rootfs is mounted read-only: what the runtime mounts over must exist.
+  for (const auto& warning : add_mount_points(rootfs, def.run, made)) say.warn(warning);
+  return rootfs;
+}
 
 int pack(const pack_options& opt) {
   progress say(opt.progress, opt.quiet);
@@ -40,19 +60,7 @@ int pack(const pack_options& opt) {
   // Entries the builder makes carry the epoch (0 without one), so the same
   // inputs give the same tree; only the image's own time is "now".
   const made_attrs made{0, 0, opt.source_date_epoch.value_or(0)};
-
-  say.phase("reading the rootfs from " + from.text);
-  const auto source = open_source(from, made);
-  source->observe_layers([&](const std::string& name, std::uint64_t bytes, std::size_t number,
-                             std::size_t count) { say.layer(name, bytes, number, count); });
-  node_ptr rootfs = source->read_tree();
-  for (const auto& warning : source->warnings()) say.warn(warning);
-  for (const auto& step : def.build) {
-    say.phase("copying " + step.source_text + " to " + step.target);
-    apply_copy(rootfs, step, made);
-  }
-  // The rootfs is mounted read-only: what the runtime mounts over must exist.
-  for (const auto& warning : add_mount_points(rootfs, def.run, made)) say.warn(warning);
+  node_ptr rootfs = build_rootfs(def, from, made, say);
 
   const runtime_image runtime = opt.runtime
                                     ? load_runtime_file(*opt.runtime)
@@ -84,6 +92,25 @@ int pack(const pack_options& opt) {
   return exit_ok;
 }
 
+// The same rootfs and "run" as an OCI image layout, for podman or Kubernetes.
+int export_image(const pack_options& opt) {
+  progress say(opt.progress, opt.quiet);
+  const oci_target target = parse_oci_target(*opt.export_to);
+  check_oci_target(target);
+  const definition def = load_definition(opt.definition, opt.from);
+  for (const auto& warning : def.warnings) say.warn(warning);
+  const source_ref from = resolve_source(def, opt.from);
+  const made_attrs made{0, 0, opt.source_date_epoch.value_or(0)};
+  const node_ptr rootfs = build_rootfs(def, from, made, say);
+  say.phase("writing " + target.dir.native() + " (OCI image layout, tag " + target.tag + ")");
+  std::vector<std::string> warnings;
+  const oci_export done = export_oci(rootfs, def, target, opt.source_date_epoch, warnings);
+  for (const auto& warning : warnings) say.warn(warning);
+  say.phase("wrote " + target.dir.native() + ": manifest " + done.manifest_digest + ", layer " +
+            std::to_string(done.layer_size / 1024) + " KiB");
+  return exit_ok;
+}
+
 // Migration from .def files: the element.json on stdout, what did not carry
 // over on stderr.
 int convert(const pack_options& opt) {
@@ -104,6 +131,7 @@ int main(int argc, char** argv) {
       return exit_ok;
     }
     if (opt.convert) return convert(opt);
+    if (opt.export_to) return export_image(opt);
     return pack(opt);
   } catch (const error& e) {
     std::cerr << "elements-pack: " << e.what() << '\n';

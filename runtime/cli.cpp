@@ -261,6 +261,7 @@ struct reserved_words {
   bool shell = false;
   std::string exec_id;
   std::vector<std::string> exec_argv;
+  std::string bundle_dir;
   std::vector<std::string> words;  // for the spec's own args
   std::vector<std::string> extra;  // after "--"
 };
@@ -281,6 +282,16 @@ reserved_words scan_reserved(const std::vector<std::string>& args) {
       r.debug = true;
     } else if (a == "--elements-shell") {
       r.shell = true;
+    } else if (a == "--elements-oci-bundle" || a.rfind("--elements-oci-bundle=", 0) == 0) {
+      if (a.size() > 21)
+        r.bundle_dir = a.substr(22);
+      else if (i + 1 < args.size())
+        r.bundle_dir = args[++i];
+      if (r.bundle_dir.empty() || r.bundle_dir == "--")
+        throw usage_error(
+            "--elements-oci-bundle: give the folder to write the bundle to "
+            "(--elements-oci-bundle DIR [ARGS...])");
+      if (r.what == action::run) r.what = action::oci_bundle;
     } else if (a == "--elements-exec" || a.rfind("--elements-exec=", 0) == 0) {
       if (a.size() > 15)
         r.exec_id = a.substr(16);
@@ -493,6 +504,7 @@ invocation parse_command_line(const spec& s, const std::vector<std::string>& arg
   if (!r.extra.empty() && !s.extra_args)
     throw usage_error("\"" + r.extra[0] + "\": this file takes no arguments after -- (see --help)");
 
+  if (r.what == action::oci_bundle) inv.bundle_dir = absolute(r.bundle_dir, host.cwd);
   plan& p = inv.run;
   resolver names(host);
   names.set_elements("ELEMENTS_ARGV0", host.argv0);

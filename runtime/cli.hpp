@@ -20,10 +20,11 @@ struct host_context {
 };
 
 enum class action {
-  run,   // start the container with the plan
-  help,  // print help_text() and exit 0
-  spec,  // print the spec and exit 0
-  exec,  // --elements-exec ID -- CMD...
+  run,         // start the container with the plan
+  help,        // print help_text() and exit 0
+  spec,        // print the spec and exit 0
+  exec,        // --elements-exec ID -- CMD...
+  oci_bundle,  // --elements-oci-bundle DIR: write the plan as an OCI bundle
 };
 
 struct invocation {
@@ -32,6 +33,7 @@ struct invocation {
   plan run;                            // for action::run (name only for the others)
   std::string exec_id;                 // for action::exec: the ELEMENTS_ID as given
   std::vector<std::string> exec_argv;  // for action::exec, never empty
+  std::string bundle_dir;              // for action::oci_bundle, absolute
 };
 
 // Parses argv[1..] (the --appimage-* words are handled before this). Throws

@@ -18,6 +18,7 @@
 #include "elements/spec.hpp"
 #include "elements/unique_fd.hpp"
 #include "instance.hpp"
+#include "oci_bundle.hpp"
 #include "self_image.hpp"
 #include "squash_extract.hpp"
 
@@ -124,6 +125,7 @@ int run(int argc, char** argv, std::string& program) {
           inv.exec_id.rfind(s.name + ".", 0) == 0 ? inv.exec_id : s.name + "." + inv.exec_id,
           inv.exec_argv);
     case action::run:
+    case action::oci_bundle:
       break;
   }
 
@@ -134,6 +136,15 @@ int run(int argc, char** argv, std::string& program) {
   req.s = &s;
   req.p = &inv.run;
   req.program = program;
+  // The same container for an outside OCI runtime, on request.
+  if (inv.what == action::oci_bundle) {
+    write_oci_bundle(req, inv.bundle_dir);
+    std::fprintf(stderr, "%s: wrote %s (run it with: runc run --bundle %s %s)\n", program.c_str(),
+                 inv.bundle_dir.c_str(), inv.bundle_dir.c_str(), inv.run.id.c_str());
+    return 0;
+  }
+  if (const char* oci = std::getenv("ELEMENTS_OCI_RUNTIME"); oci && *oci)
+    return run_in_oci_runtime(req, oci);
   return run_container(req);
 }
 

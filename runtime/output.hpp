@@ -20,6 +20,8 @@ class output_stage {
 
   // The staging folder, to be bound at /out.
   int dir() const { return stage_.get(); }
+  // Its path, for a runtime that binds it by name (ELEMENTS_OCI_RUNTIME).
+  const std::string& path() const { return stage_path_; }
   // Moves what the container left in /out to the destination: a single
   // entry as itself, else the folder; into an existing folder as ID.out.
   // Works with fds only: the host's /tmp may be covered by then.

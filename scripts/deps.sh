@@ -18,11 +18,15 @@ packages=(
   # the builder: squashfs writing, archives
   libsquashfs-dev libarchive-dev
   # tests and the example: unit tests, the busybox rootfs, tools that read the
-  # file, setpriv/unshare, losetup, useradd, pgrep
+  # file, setpriv/unshare, losetup, useradd, pgrep, setfattr
   catch2 busybox-static squashfs-tools squashfs-tools-ng squashfuse
-  util-linux mount passwd procps jq python3
+  util-linux mount passwd procps jq attr python3
   # OCI image layouts the source tests make
   umoci
+  # outside OCI runtimes the bundle tests start
+  runc crun
+  # read and run the image layouts elements-pack exports
+  skopeo podman
   # a good citizen: desktop entries (desktop-file-validate, libappimage,
   # gio launch), updates (zsyncmake, zsync), signatures (gpg, gpgv)
   desktop-file-utils libappimage-dev libglib2.0-bin zsync gnupg gpgv

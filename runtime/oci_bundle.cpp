@@ -1,0 +1,399 @@
+#include "oci_bundle.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "elements/error.hpp"
+#include "elements/read_file.hpp"
+#include "elements/unique_fd.hpp"
+#include "init.hpp"
+#include "output.hpp"
+#include "squash_extract.hpp"
+
+extern char** environ;
+
+namespace elements::runtime {
+namespace {
+
+// Capability numbers 0..40 (linux/capability.h), as OCI names them.
+constexpr const char* capability_names[] = {"CHOWN",
+                                            "DAC_OVERRIDE",
+                                            "DAC_READ_SEARCH",
+                                            "FOWNER",
+                                            "FSETID",
+                                            "KILL",
+                                            "SETGID",
+                                            "SETUID",
+                                            "SETPCAP",
+                                            "LINUX_IMMUTABLE",
+                                            "NET_BIND_SERVICE",
+                                            "NET_BROADCAST",
+                                            "NET_ADMIN",
+                                            "NET_RAW",
+                                            "IPC_LOCK",
+                                            "IPC_OWNER",
+                                            "SYS_MODULE",
+                                            "SYS_RAWIO",
+                                            "SYS_CHROOT",
+                                            "SYS_PTRACE",
+                                            "SYS_PACCT",
+                                            "SYS_ADMIN",
+                                            "SYS_BOOT",
+                                            "SYS_NICE",
+                                            "SYS_RESOURCE",
+                                            "SYS_TIME",
+                                            "SYS_TTY_CONFIG",
+                                            "MKNOD",
+                                            "LEASE",
+                                            "AUDIT_WRITE",
+                                            "AUDIT_CONTROL",
+                                            "SETFCAP",
+                                            "MAC_OVERRIDE",
+                                            "MAC_ADMIN",
+                                            "SYSLOG",
+                                            "WAKE_ALARM",
+                                            "BLOCK_SUSPEND",
+                                            "AUDIT_READ",
+                                            "PERFMON",
+                                            "BPF",
+                                            "CHECKPOINT_RESTORE"};
+
+// JSON text appended piece by piece: nlohmann/json's builders, or chains
+// of string temporaries, would cost the static stub kilobytes more.
+struct quoted {
+  std::string_view v;
+};
+struct text {
+  std::string s;
+  text& operator<<(std::string_view v) {
+    s.append(v);
+    return *this;
+  }
+  text& operator<<(unsigned n) { return *this << std::string_view(std::to_string(n)); }
+  text& operator<<(quoted q) {
+    s += '"';
+    for (char c : q.v) {
+      if (c == '"' || c == '\\') {
+        s += '\\';
+        s += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        static constexpr char hex[] = "0123456789abcdef";
+        s += "\\u00";
+        s += hex[(c >> 4) & 0xf];
+        s += hex[c & 0xf];
+      } else {
+        s += c;
+      }
+    }
+    s += '"';
+    return *this;
+  }
+  template <typename Items>
+  text& list(const Items& items) {
+    *this << "[";
+    const char* comma = "";
+    for (std::string_view i : items) *this << comma << quoted{i}, comma = ", ";
+    return *this << "]";
+  }
+};
+
+void oci_mount(text& t, std::string_view destination, std::string_view type,
+               std::string_view source, std::initializer_list<std::string_view> options) {
+  t << (t.s.back() == '[' ? "\n    " : ",\n    ") << "{\"destination\": " << quoted{destination}
+    << ", \"type\": " << quoted{type} << ", \"source\": " << quoted{source} << ", \"options\": ";
+  t.list(options) << "}";
+}
+
+void oci_bind(text& t, const std::string& source, const std::string& target, bool read_only,
+              bool privileged, bool recursive = true) {
+  const char* how = recursive ? "rbind" : "bind";
+  const char* mode = read_only ? "ro" : "rw";
+  // The caller could not have setuid files or devices of its own.
+  if (privileged)
+    oci_mount(t, target, "bind", source, {how, mode});
+  else
+    oci_mount(t, target, "bind", source, {how, mode, "nosuid", "nodev"});
+}
+
+// The mounts of rootfs.cpp, in its order; runc and crun add the device
+// nodes of a minimal /dev (null zero full random urandom tty) themselves.
+void mounts(text& t, const plan& p, const oci_caller& caller, const std::string& out) {
+  const bool privileged = caller.uid == 0;
+  t << "[";
+  oci_mount(t, "/proc", "proc", "proc", {"nosuid", "nodev", "noexec"});
+  oci_mount(t, "/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=1m"});
+  // gid=5 (tty) exists only where the caller's groups are all mapped.
+  if (privileged)
+    oci_mount(t, "/dev/pts", "devpts", "devpts",
+              {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"});
+  else
+    oci_mount(t, "/dev/pts", "devpts", "devpts",
+              {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"});
+  oci_mount(t, "/dev/shm", "tmpfs", "shm", {"nosuid", "nodev", "mode=1777"});
+  oci_mount(t, "/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777"});
+  // A fresh sysfs shows the network namespace it is mounted in, and only
+  // its owner may mount one: the host's is bound unless the net is private.
+  if (p.network == network_mode::none)
+    oci_mount(t, "/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"});
+  else
+    oci_mount(t, "/sys", "bind", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"});
+  if (p.resolv_conf) {
+    if (caller.resolv_conf) oci_bind(t, "/etc/resolv.conf", "/etc/resolv.conf", true, true, false);
+    if (caller.hosts) oci_bind(t, "/etc/hosts", "/etc/hosts", true, true, false);
+  }
+  if (p.output) oci_bind(t, out, "/out", false, privileged);
+  for (const auto& b : p.binds) oci_bind(t, b.source, b.target, b.read_only, privileged);
+  t << "\n  ]";
+}
+
+void id_map(text& t, const char* name, unsigned inside, unsigned outside) {
+  t << ",\n    \"" << name << "\": [{\"containerID\": " << inside << ", \"hostID\": " << outside
+    << ", \"size\": 1}]";
+}
+
+}  // namespace
+
+std::string oci_config(const plan& p, const oci_caller& caller, const std::string& root,
+                       const std::string& out) {
+  const bool privileged = caller.uid == 0;
+  const unsigned uid = p.user == user_mode::root ? 0 : caller.uid;
+  const unsigned gid = p.user == user_mode::root ? 0 : caller.gid;
+  text t;
+  t << "{\n  \"ociVersion\": \"1.0.2\",\n  \"process\": {\n    \"terminal\": "
+    << (caller.terminal ? "true" : "false") << ",\n    \"user\": {\"uid\": " << uid
+    << ", \"gid\": " << gid << "},\n    \"args\": ";
+  t.list(p.argv) << ",\n    \"env\": ";
+  t.list(p.env) << ",\n    \"cwd\": " << quoted{p.workdir} << ",\n    \"capabilities\": {";
+
+  // Root in the container has every capability the caller's bounding set
+  // allows, as under the built-in runtime; another uid only keeps them in
+  // its bounding set.
+  std::vector<std::string> caps;
+  for (std::size_t i = 0; i < std::size(capability_names); ++i)
+    if (caller.bounding >> i & 1) caps.push_back(std::string("CAP_") + capability_names[i]);
+  for (const char* set : {"bounding", "effective", "permitted"}) {
+    if (uid != 0 && set[0] != 'b') break;
+    t << (set[0] == 'b' ? "\"" : ", \"") << set << "\": ";
+    t.list(caps);
+  }
+  t << "},\n    \"noNewPrivileges\": true\n  },\n  \"root\": {\"path\": " << quoted{root}
+    << ", \"readonly\": " << (p.writable == writable_mode::none ? "true" : "false")
+    << "},\n  \"hostname\": " << quoted{p.hostname} << ",\n  \"mounts\": ";
+  mounts(t, p, caller, out);
+
+  std::vector<std::string_view> namespaces = {"pid", "ipc", "uts", "mount"};
+  if (p.network == network_mode::none) namespaces.push_back("network");
+  if (!privileged) namespaces.push_back("user");
+  t << ",\n  \"linux\": {\n    \"namespaces\": [";
+  for (std::size_t i = 0; i < namespaces.size(); ++i)
+    t << (i ? ", " : "") << "{\"type\": " << quoted{namespaces[i]} << "}";
+  t << "]";
+  if (!privileged) {
+    id_map(t, "uidMappings", uid, caller.uid);
+    id_map(t, "gidMappings", gid, caller.gid);
+  }
+  t << "\n  }\n}\n";
+  return std::move(t.s);
+}
+
+namespace {
+
+oci_caller this_caller() {
+  oci_caller c;
+  c.uid = ::geteuid();
+  c.gid = ::getegid();
+  c.terminal = ::isatty(STDIN_FILENO) == 1;
+  const std::string status = read_file("/proc/self/status");
+  if (auto at = status.find("\nCapBnd:"); at != std::string::npos)
+    c.bounding = std::strtoull(status.c_str() + at + 8, nullptr, 16);
+  c.resolv_conf = ::access("/etc/resolv.conf", F_OK) == 0;
+  c.hosts = ::access("/etc/hosts", F_OK) == 0;
+  return c;
+}
+
+void write_text(int dir, const char* name, const std::string& text, const std::string& where) {
+  unique_fd fd(::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) throw_errno("create", where);
+  for (std::size_t done = 0; done < text.size();) {
+    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw_errno("write", where);
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// Fills the open, empty folder `dir`: rootfs/ (the payload's, or the
+// extracted tree's own when there is no payload) and config.json.
+void fill_bundle(const run_request& req, int dir, const std::string& path, const std::string& out) {
+  std::string root = "rootfs";
+  if (req.file) {
+    extract_options opts;
+    opts.pattern = "rootfs";
+    opts.display = path + "/";
+    opts.space_hint = "free some space, or write the bundle somewhere else";
+    extract_tree(*req.file, dir, opts);
+  } else {
+    // The tree is the user's own, not a copy: an OCI runtime would write into it.
+    if (req.p->writable != writable_mode::none)
+      throw error(
+          "an extracted tree with \"writable\" cannot go to an OCI runtime: it would change "
+          "the tree itself (hint: run the AppImage file instead of its extracted AppRun)");
+    char* real = ::realpath((req.directory + "/rootfs").c_str(), nullptr);
+    if (!real) throw_errno("find", req.directory + "/rootfs");
+    root = real;
+    std::free(real);
+  }
+  write_text(dir, "config.json", oci_config(*req.p, this_caller(), root, out),
+             path + "/config.json");
+}
+
+std::string parent_of(const std::string& path) {
+  auto slash = path.find_last_not_of('/') == std::string::npos ? 0 : path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+// The runtime's executable: a path, or a name looked up in PATH.
+std::string find_runtime(const std::string& name) {
+  const std::string hint =
+      " (hint: install runc or crun, give its path, or unset ELEMENTS_OCI_RUNTIME to use the "
+      "built-in runtime)";
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), X_OK) != 0)
+      throw error("ELEMENTS_OCI_RUNTIME=" + name + ": " + std::strerror(errno) + hint);
+    return name;
+  }
+  // runc lives in /usr/sbin, which a user's PATH often lacks.
+  const char* path = std::getenv("PATH");
+  const std::string dirs = std::string(path && *path ? path : "/usr/local/bin:/usr/bin:/bin") +
+                           ":/usr/local/sbin:/usr/sbin:/sbin";
+  for (std::size_t start = 0; start <= dirs.size();) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start);
+    candidate = (candidate.empty() ? "." : candidate) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  throw error("ELEMENTS_OCI_RUNTIME=" + name + ": not found in PATH or the sbin folders" + hint);
+}
+
+// Runs argv with stdio passed through; signals the runtime forwards reach it
+// too. Returns its exit status (128+N for signal N).
+int run_forwarding(const std::vector<std::string>& args, bool quiet) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const sigset_t signals = forwarded_signals();
+  sigset_t old;
+  check(::sigprocmask(SIG_BLOCK, &signals, &old), "block", "signals");
+  scope_exit restore([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
+  const pid_t child = check(::fork(), "start", args[0]);
+  if (child == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (quiet) {
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, STDOUT_FILENO), ::dup2(null, STDERR_FILENO);
+    }
+    ::execv(argv[0], argv.data());
+    _exit(exit_not_executable);
+  }
+  for (;;) {
+    siginfo_t si{};
+    const int sig = ::sigwaitinfo(&signals, &si);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      // A terminal's signals reach the runtime's process group directly.
+      if (si.si_code != SI_KERNEL) ::kill(child, sig);
+      continue;
+    }
+    int wstatus;
+    if (::waitpid(child, &wstatus, WNOHANG) == child)
+      return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  }
+}
+
+}  // namespace
+
+void write_oci_bundle(const run_request& req, const std::string& given) {
+  std::string dir = given;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const std::string what = "--elements-oci-bundle: \"" + dir + "\"";
+  bool made = false;
+  if (::mkdir(dir.c_str(), 0755) == 0) {
+    made = true;
+  } else if (errno != EEXIST) {
+    throw usage_error(what + ": cannot create it: " + std::strerror(errno) +
+                      " (give a new folder in an existing, writable one)");
+  }
+  unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw usage_error(what + " is not a folder (give a new or empty folder)");
+  if (!made) {
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(::dup(fd.get())), ::closedir);
+    if (!d) throw_errno("read", dir);
+    while (dirent* e = ::readdir(d.get()))
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, ".."))
+        throw usage_error(what + " is not empty (give a new or empty folder)");
+  }
+  scope_exit undo([&] {
+    if (made) {
+      unique_fd parent(::open(parent_of(dir).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      remove_tree(parent.get(), dir.substr(dir.rfind('/') + 1).c_str());
+    } else {
+      for (const char* name : {"rootfs", "out", "config.json"}) remove_tree(fd.get(), name);
+    }
+  });
+  std::string out;
+  if (req.p->output) {
+    out = dir + "/out";
+    check(::mkdirat(fd.get(), "out", 0755), "create", out);
+  }
+  fill_bundle(req, fd.get(), dir, out);
+  undo.dismiss();
+}
+
+int run_in_oci_runtime(const run_request& req, const std::string& runtime) {
+  const std::string exe = find_runtime(runtime);
+  const plan& p = *req.p;
+  // Held from here on, so an interrupt while the bundle is written still
+  // finds it removed below, and one after reaches the container.
+  const sigset_t signals = forwarded_signals();
+  check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");
+  const char* tmp = std::getenv("TMPDIR");
+  std::string temp = std::string(tmp && *tmp == '/' ? tmp : "/tmp") + "/elements-oci.XXXXXX";
+  if (!::mkdtemp(temp.data())) throw_errno("create a temporary folder in", parent_of(temp));
+  const std::string bundle = temp + "/bundle", state = temp + "/state";
+  std::optional<output_stage> output;
+  scope_exit cleanup([&] {
+    // After a run the runtime deletes its container; one it could not end
+    // is deleted here, before its state goes with the temporary folder.
+    if (::access((state + "/" + p.id).c_str(), F_OK) == 0)
+      run_forwarding({exe, "--root", state, "delete", "--force", p.id}, true);
+    unique_fd parent(::open(parent_of(temp).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    remove_tree(parent.get(), temp.substr(temp.rfind('/') + 1).c_str());
+  });
+  check(::mkdir(bundle.c_str(), 0700), "create", bundle);
+  check(::mkdir(state.c_str(), 0700), "create", state);
+  unique_fd fd(check(::open(bundle.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", bundle));
+  if (p.output) output.emplace(*p.output, p.id);
+  fill_bundle(req, fd.get(), bundle, output ? output->path() : std::string());
+  sigset_t pending;
+  ::sigpending(&pending);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT})
+    if (sigismember(&pending, sig)) return 128 + sig;  // asked to stop before it started
+  const int status = run_forwarding({exe, "--root", state, "run", "--bundle", bundle, p.id}, false);
+  if (output) output->deliver();
+  return status;
+}
+
+}  // namespace elements::runtime
