@@ -35,6 +35,8 @@ struct layer_input {
 class layer_stack {
  public:
   explicit layer_stack(const made_attrs& made);
+  // Layers on top of an existing tree (a build step's changes).
+  layer_stack(node_ptr root, const made_attrs& made);
 
   // Reads `layer` whole, verifies its digest, then applies it: whiteouts
   // first (they only hide what lower layers made), then its entries in order.

@@ -38,10 +38,13 @@ int pack(const pack_options& opt) {
   const auto source = open_source(from, made);
   node_ptr rootfs = source->read_tree();
   for (const auto& warning : source->warnings()) say.warn(warning);
-  for (const auto& step : def.build) {
-    say.phase("copying " + step.source_text + " to " + step.target);
-    apply_copy(rootfs, step, made);
-  }
+  // Copy and run steps in order; run steps in a rootless container.
+  build_options steps;
+  steps.show_output = !opt.quiet;
+  steps.phase = [&](const std::string& m) { say.phase(m); };
+  steps.warn = [&](const std::string& m) { say.warn(m); };
+  steps.output = [](std::string_view line) { std::cerr << line << std::flush; };
+  apply_build_steps(rootfs, def, made, steps);
   // The rootfs is mounted read-only: what the runtime mounts over must exist.
   for (const auto& warning : add_mount_points(rootfs, def.run, made)) say.warn(warning);
 

@@ -21,6 +21,8 @@ packages=(
   # file, setpriv/unshare, losetup, useradd, pgrep
   catch2 busybox-static squashfs-tools squashfs-tools-ng squashfuse
   util-linux mount passwd procps jq
+  # run build steps with subordinate ids (newuidmap, newgidmap)
+  uidmap
   # OCI image layouts the source tests make
   umoci
   # formatting
