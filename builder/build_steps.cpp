@@ -1,10 +1,12 @@
 #include "build_steps.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "elements/error.hpp"
 #include "host_tree.hpp"
 #include "layers.hpp"
+#include "step_cache.hpp"
 #include "step_run.hpp"
 
 namespace elements::builder {
@@ -87,24 +89,51 @@ void apply_build_steps(node_ptr& rootfs, const definition& def, const made_attrs
                        const build_options& options) {
   const bool runs = std::any_of(def.build.begin(), def.build.end(),
                                 [](const build_step& s) { return s.run.has_value(); });
+  std::optional<step_cache> cache;
+  if (runs && options.use_cache) {
+    if (auto dir = step_cache_dir())
+      cache.emplace(*dir);
+    else
+      options.warn("no step cache: set XDG_CACHE_HOME or HOME to an absolute path to keep one");
+  }
+  // The key chain starts at the base tree; only a cache needs it.
+  std::string key = cache ? tree_digest(rootfs) : std::string();
+  // What a run step makes depends on the ids it may give: part of its key.
   const std::string ids = runs ? caller_id_mapping().describe() : std::string();
   layer_stack stack(rootfs, made);
   const std::string total = std::to_string(def.build.size());
   for (std::size_t i = 0; i < def.build.size(); ++i) {
     const build_step& step = def.build[i];
     const std::string label = "step " + std::to_string(i + 1) + "/" + total;
-    options.phase(label + ": " + step.summary + (step.run ? ", " + ids : ""));
     if (step.copy) {
-      place_copy(rootfs, *step.copy, read_copy(*step.copy), made);
+      options.phase(label + ": " + step.summary);
+      node_ptr copied = read_copy(*step.copy);
+      if (cache) key = step_key(key, step.canonical, tree_digest(copied));
+      place_copy(rootfs, *step.copy, copied, made);
       continue;
     }
-    step_run_options run;
-    run.what = label + " (" + step.pointer + ": " + step.summary + ")";
-    run.prefix = "[" + label + "] ";
-    if (options.show_output) run.out = options.output;
-    run.env = step_environment(def);
+    if (cache) key = step_key(key, step.canonical, ids);
+    unique_fd layer = cache ? cache->find(key) : unique_fd();
+    if (layer) {
+      options.phase(label + ": " + step.summary + " (cached " + key.substr(0, 12) + ")");
+    } else {
+      options.phase(label + ": " + step.summary + ", " + ids);
+      step_run_options run;
+      run.what = label + " (" + step.pointer + ": " + step.summary + ")";
+      run.prefix = "[" + label + "] ";
+      if (options.show_output) run.out = options.output;
+      run.env = step_environment(def);
+      layer = run_build_step(rootfs, step, run);
+      if (cache) {
+        try {
+          cache->store(key, layer.get(), step.summary);
+        } catch (const error& e) {
+          options.warn(std::string("not cached: ") + e.what());
+        }
+      }
+    }
     layer_input in;
-    in.fd = run_build_step(rootfs, step, run);
+    in.fd = std::move(layer);
     in.name = label + " (" + step.pointer + ")";
     stack.apply(in);
   }

@@ -24,14 +24,16 @@ void place_copy(const node_ptr& rootfs, const copy_step& step, const node_ptr& c
                 const made_attrs& made);
 
 struct build_options {
+  bool use_cache = true;  // false: --no-cache, the cache is neither read nor written
   bool show_output = true;
   // Each phase ("step 2/3: run ..."), warning and output line, for stderr.
   std::function<void(const std::string&)> phase, warn;
   std::function<void(std::string_view)> output;
 };
 
-// Applies the definition's build steps in order. Throws elements::error
-// (exit 1) naming a failed step.
+// Applies the definition's build steps in order. A run step's result comes
+// from the step cache when its key is there, else from running it (then it
+// is stored). Throws elements::error (exit 1) naming a failed step.
 void apply_build_steps(node_ptr& rootfs, const definition& def, const made_attrs& made,
                        const build_options& options);
 

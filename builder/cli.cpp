@@ -13,6 +13,16 @@
 namespace elements::builder {
 namespace {
 
+// cxxopts' own message, and where to look for the right usage.
+cxxopts::ParseResult parse_or_refuse(cxxopts::Options& spec, int argc, char** argv,
+                                     const char* command) {
+  try {
+    return spec.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw usage_error(std::string(e.what()) + " (see " + command + " --help)");
+  }
+}
+
 cxxopts::Options make_options() {
   cxxopts::Options o("elements-pack",
                      "Packs a root filesystem and a definition (element.json) into one executable "
@@ -55,12 +65,7 @@ pack_options parse_convert_cli(int argc, char** argv) {
   spec.add_options()("q,quiet", "print errors only, no warnings")("h,help", "print this help");
   spec.add_options("positional")("def", "", cxxopts::value<std::vector<std::string>>());
   spec.parse_positional({"def"});
-  cxxopts::ParseResult r;
-  try {
-    r = spec.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw usage_error(std::string(e.what()) + " (see elements-pack convert --help)");
-  }
+  const cxxopts::ParseResult r = parse_or_refuse(spec, argc, argv, "elements-pack convert");
   pack_options o;
   if (r.count("help")) {
     o.answer = spec.help({""}) +
@@ -82,6 +87,51 @@ pack_options parse_convert_cli(int argc, char** argv) {
   return o;
 }
 
+// `elements-pack cache ls` and `elements-pack cache prune [--all | --older-than
+// DAYS]`, argv starting at "cache".
+pack_options parse_cache_cli(int argc, char** argv) {
+  cxxopts::Options spec("elements-pack cache",
+                        "Lists or removes the cached results of build steps in "
+                        "${XDG_CACHE_HOME:-~/.cache}/elements/steps.");
+  spec.custom_help("ls | prune [--all | --older-than DAYS]");
+  spec.add_options()("all", "prune: remove every entry")(
+      "older-than", "prune: remove entries last used more than DAYS days ago",
+      cxxopts::value<std::string>(), "DAYS")("h,help", "print this help");
+  spec.add_options("positional")("command", "", cxxopts::value<std::vector<std::string>>());
+  spec.parse_positional({"command"});
+  const cxxopts::ParseResult r = parse_or_refuse(spec, argc, argv, "elements-pack cache");
+  pack_options o;
+  if (r.count("help")) {
+    o.answer = spec.help({""}) +
+               "\nls prints one entry a line: KEY (first 12 digits), SIZE, LAST USED, STEP.\n"
+               "Exit status: 0 done, 1 the cache could not be read or changed, 2 bad usage.\n";
+    return o;
+  }
+  const auto words =
+      r.count("command") ? r["command"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (words.size() != 1 || (words[0] != "ls" && words[0] != "prune"))
+    throw usage_error(
+        "cache: say ls or prune (usage: elements-pack cache ls | prune [--all | "
+        "--older-than DAYS])");
+  pack_options::cache_command c;
+  c.prune = words[0] == "prune";
+  const bool all = r.count("all") > 0, older = r.count("older-than") > 0;
+  if (!c.prune && (all || older))
+    throw usage_error("cache ls: --all and --older-than belong to cache prune");
+  if (c.prune && all == older)
+    throw usage_error("cache prune: give --all or --older-than DAYS (one of them)");
+  if (older) {
+    const auto days = r["older-than"].as<std::string>();
+    if (days.empty() || days.size() > 6 ||
+        !std::all_of(days.begin(), days.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      throw usage_error("cache prune: --older-than: \"" + days +
+                        "\" is not a number of days, such as 30");
+    c.older_than_days = std::stoll(days);
+  }
+  o.cache = c;
+  return o;
+}
+
 }  // namespace
 
 std::int64_t parse_epoch(const std::string& text, const std::string& where) {
@@ -98,18 +148,15 @@ std::int64_t parse_epoch(const std::string& text, const std::string& where) {
 pack_options parse_cli(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "convert")
     return parse_convert_cli(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "cache") return parse_cache_cli(argc - 1, argv + 1);
   auto spec = make_options();
-  cxxopts::ParseResult r;
-  try {
-    r = spec.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw usage_error(std::string(e.what()) + " (see elements-pack --help)");
-  }
+  const cxxopts::ParseResult r = parse_or_refuse(spec, argc, argv, "elements-pack");
   pack_options o;
   if (r.count("help")) {
     o.answer = spec.help({""}) +
                "\nDEFINITION is an element.json file, or a folder holding one.\n"
                "elements-pack convert FILE.def prints the element.json of a .def file.\n"
+               "elements-pack cache ls | prune lists or removes cached build steps.\n"
                "Exit status: 0 done, 1 the build failed, 2 bad definition or usage.\n";
     return o;
   }

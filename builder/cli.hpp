@@ -27,6 +27,12 @@ struct pack_options {
   std::optional<std::string> answer;
   // `elements-pack convert FILE.def`: print its element.json instead of packing.
   std::optional<std::filesystem::path> convert;
+  // `elements-pack cache ls` or `cache prune [--all | --older-than DAYS]`.
+  struct cache_command {
+    bool prune = false;                           // else ls
+    std::optional<std::int64_t> older_than_days;  // prune: unset means --all
+  };
+  std::optional<cache_command> cache;
 };
 
 // Throws usage_error naming the option and the fix.

@@ -12,6 +12,7 @@
 #include "progress.hpp"
 #include "runtime_blob.hpp"
 #include "source.hpp"
+#include "step_cache.hpp"
 
 using namespace elements;
 using namespace elements::builder;
@@ -38,8 +39,9 @@ int pack(const pack_options& opt) {
   const auto source = open_source(from, made);
   node_ptr rootfs = source->read_tree();
   for (const auto& warning : source->warnings()) say.warn(warning);
-  // Copy and run steps in order; run steps in a rootless container.
+  // Copy and run steps in order; run steps in a rootless container, cached.
   build_options steps;
+  steps.use_cache = !opt.no_cache;
   steps.show_output = !opt.quiet;
   steps.phase = [&](const std::string& m) { say.phase(m); };
   steps.warn = [&](const std::string& m) { say.warn(m); };
@@ -77,6 +79,33 @@ int convert(const pack_options& opt) {
   return exit_ok;
 }
 
+// `elements-pack cache ls|prune`: the step cache, listed or trimmed.
+int cache(const pack_options::cache_command& c) {
+  const auto dir = step_cache_dir();
+  if (!dir)
+    throw error("no step cache: neither XDG_CACHE_HOME nor HOME is an absolute path",
+                exit_build_failed);
+  const step_cache store(*dir);
+  if (!c.prune) {
+    for (const auto& e : store.list()) {
+      char when[32];
+      const std::time_t t = e.last_used;
+      std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+      std::cout << e.key.substr(0, 12) << "  " << e.size << "  " << when << "  " << e.summary
+                << '\n';
+    }
+    return exit_ok;
+  }
+  std::optional<std::int64_t> before;
+  if (c.older_than_days) before = std::time(nullptr) - *c.older_than_days * 86400;
+  std::uint64_t bytes = 0;
+  const auto removed = store.prune(before);
+  for (const auto& e : removed) bytes += e.size;
+  std::cerr << "elements-pack: removed " << removed.size() << " cached step(s), " << bytes
+            << " bytes, from " << dir->native() << '\n';
+  return exit_ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,6 +116,7 @@ int main(int argc, char** argv) {
       return exit_ok;
     }
     if (opt.convert) return convert(opt);
+    if (opt.cache) return cache(*opt.cache);
     return pack(opt);
   } catch (const error& e) {
     std::cerr << "elements-pack: " << e.what() << '\n';

@@ -2,9 +2,10 @@
 # Build steps and their cache (DESIGN.md section 4): a definition from an OCI
 # layout made here with umoci, a copy step and run steps, packed as MODE's
 # caller (root, or the unprivileged user with and without subordinate ids),
-# then run. Checks that each step's output is streamed with its prefix, the
-# owners a step gives, whiteouts, and that a failed step exits 1 naming the
-# step and leaves no output, temp file or mount behind.
+# then run. Checks that each step's output is streamed with its prefix, that
+# an edit of the last step reruns only that step, --no-cache, `cache ls` and
+# `cache prune`, the owners a step gives, whiteouts, and that a failed step
+# exits 1 naming the step and leaves no output, temp file or mount behind.
 source "$(dirname "$0")/lib.sh"
 
 mode=${1:?usage: build_steps.sh root|user}
@@ -95,6 +96,47 @@ else
   expect_line "single id: the file stays root's" "$list" "0/0 -rw-r--r-- /chowned"
 fi
 e2e_check_tmpdir "after a build with run steps"
+
+# --- the cache ---------------------------------------------------------------
+write_definition v2 "touch /chowned; $chown_line"
+packed "rebuild after editing the last step" -o "$out" steps.json
+expect_no_match "the unchanged step 2 did not run again" "$PACK_ERR" "^\\[step 2/3\\] ran-step-2"
+expect_match "step 2 came from the cache" "$PACK_ERR" "step 2/3: run .*\(cached [0-9a-f]{12}\)"
+expect_line "the edited step 3 ran" "$PACK_ERR" "[step 3/3] ran-step-3 v2"
+e2e_run_expect 0 "$out"
+expect_eq "the rebuilt result runs" "$E2E_OUT" "copied-in
+v2"
+
+echo "copied-in, edited" >"$E2E_WORK/files/greeting"
+packed "rebuild after editing what step 1 copies" -o "$out" steps.json
+expect_line "a changed copy reruns the steps after it" "$PACK_ERR" "[step 2/3] ran-step-2"
+echo "copied-in" >"$E2E_WORK/files/greeting"
+
+pack cache ls
+expect_eq "cache ls exits 0" "$PACK_RC" 0
+# Steps 2 and 3 of v1, step 3 of v2, steps 2 and 3 after the copy changed.
+expect_eq "cache ls lists the five stored steps" "$(wc -l <<<"$PACK_OUT")" 5
+expect_match "cache ls shows key, size, last use and step" "$(head -n 1 <<<"$PACK_OUT")" \
+  "^[0-9a-f]{12}  [0-9]+  [0-9-]+ [0-9:]+  run "
+
+packed "--no-cache build" --no-cache -o "$out" steps.json
+expect_line "--no-cache reruns step 2" "$PACK_ERR" "[step 2/3] ran-step-2"
+expect_line "--no-cache reruns step 3" "$PACK_ERR" "[step 3/3] ran-step-3 v2"
+pack cache ls
+expect_eq "--no-cache stored nothing" "$(wc -l <<<"$PACK_OUT")" 5
+
+pack cache prune
+expect_eq "cache prune without --all or --older-than is a usage error" "$PACK_RC" 2
+old=$(find "$E2E_WORK/cache/elements/steps" -name '*.tar' | head -n 1)
+touch -d '10 days ago' "$old"
+pack cache prune --older-than 5
+expect_eq "cache prune --older-than exits 0" "$PACK_RC" 0
+expect_eq "it removed the entry last used 10 days ago" "$([[ -e $old ]] && echo kept || echo gone)" gone
+pack cache ls
+expect_eq "four entries are left" "$(wc -l <<<"$PACK_OUT")" 4
+pack cache prune --all
+pack cache ls
+expect_eq "cache prune --all empties the cache" "$PACK_OUT" ""
 
 # --- subordinate ids -----------------------------------------------------------
 if [[ $E2E_WHO == user ]] && ((EUID == 0)); then
