@@ -15,6 +15,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
+#include <optional>
 
 #include "container.hpp"
 #include "elements/error.hpp"
@@ -59,6 +61,35 @@ void write_proc(const char* path, const std::string& content) {
       ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
     throw_errno("write", path);
 }
+
+// SIGINT, SIGTERM or SIGHUP while a step runs: passed on to the step, which
+// ends its command and removes what only its namespace may remove; then the
+// build ends by the same signal.
+volatile sig_atomic_t pending_signal = 0;
+extern "C" void note_signal(int sig) {
+  pending_signal = sig;
+}
+
+class signal_guard {
+ public:
+  signal_guard() {
+    struct sigaction sa {};
+    sa.sa_handler = note_signal;  // no SA_RESTART: read() returns EINTR
+    sigemptyset(&sa.sa_mask);
+    for (std::size_t i = 0; i < std::size(signals_); ++i)
+      ::sigaction(signals_[i], &sa, &previous_[i]);
+  }
+  ~signal_guard() {
+    for (std::size_t i = 0; i < std::size(signals_); ++i)
+      ::sigaction(signals_[i], &previous_[i], nullptr);
+  }
+  signal_guard(const signal_guard&) = delete;
+  signal_guard& operator=(const signal_guard&) = delete;
+
+ private:
+  static constexpr int signals_[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction previous_[std::size(signals_)];
+};
 
 // A temporary folder, removed with everything in it when the build ends.
 struct work_dir {
@@ -217,12 +248,18 @@ void map_subordinate_ids(pid_t child, const id_mapping& ids) {
 }
 
 // Copies the child's output to `options.out`, a prefix before each line.
-void stream_output(int fd, const step_run_options& options) {
+void stream_output(int fd, const step_run_options& options, pid_t child) {
   std::string pending;
   char buf[4096];
+  int forwarded = 0;
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR) {
+      // A second signal does not wait for the command any longer.
+      if (pending_signal) ::kill(child, forwarded ? SIGKILL : pending_signal);
+      forwarded = pending_signal;
+      continue;
+    }
     if (n <= 0) break;
     pending.append(buf, static_cast<std::size_t>(n));
     std::size_t nl;
@@ -286,8 +323,20 @@ id_mapping caller_id_mapping() {
 
 unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
                          const step_run_options& options) {
-  const work_dir work;
+  pending_signal = 0;
+  std::optional<work_dir> work_holder(std::in_place);
+  const work_dir& work = *work_holder;
+  int interrupted = 0;
+  // Declared after the work folder, so it is restored only once that is gone.
+  std::optional<signal_guard> signals(std::in_place);
+  scope_exit end_like_the_signal([&] {
+    if (!interrupted) return;
+    work_holder.reset();
+    signals.reset();
+    ::raise(interrupted);
+  });
   write_payload(rootfs, work.path / "payload.sqfs");
+  if ((interrupted = pending_signal)) throw error("interrupted", exit_build_failed);
   unique_fd work_fd(check(::open(work.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open",
                           work.path.native()));
   unique_fd diff = temporary_file();
@@ -346,11 +395,12 @@ unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
     }
     mapped_write.reset();
   }
-  stream_output(out_read.get(), options);
+  stream_output(out_read.get(), options, child);
   int ws = 0;
   while (::waitpid(child, &ws, 0) < 0 && errno == EINTR) {
   }
   reap.dismiss();
+  interrupted = pending_signal;
 
   child_report r;
   std::string message;

@@ -4,8 +4,8 @@
 # caller (root, or the unprivileged user with and without subordinate ids),
 # then run. Checks that each step's output is streamed with its prefix, that
 # an edit of the last step reruns only that step, --no-cache, `cache ls` and
-# `cache prune`, the owners a step gives, whiteouts, and that a failed step
-# exits 1 naming the step and leaves no output, temp file or mount behind.
+# `cache prune`, the owners a step gives, whiteouts, and that a failed or
+# interrupted step leaves no output, temp file, process or mount behind.
 source "$(dirname "$0")/lib.sh"
 
 mode=${1:?usage: build_steps.sh root|user}
@@ -179,5 +179,33 @@ expect_line "the message names the step and the status" "$PACK_ERR" \
 expect_eq "no output file" "$([[ -e $out ]] && echo written || echo none)" none
 e2e_check_tmpdir "after a failed step"
 expect_eq "no mount is left" "$(wc -l </proc/self/mountinfo)" "$mounts_before"
+
+# --- an interrupted step ---------------------------------------------------------
+cat >"$E2E_WORK/slow.json" <<'EOF'
+{
+  "name": "slow",
+  "from": "oci:img:v1",
+  "build": [{"run": "echo sleeping; exec sleep 37"}],
+  "run": {"command": ["/bin/true"]}
+}
+EOF
+(
+  _e2e_close_fds
+  cd "$E2E_WORK"
+  exec "${_e2e_as[@]}" "${_e2e_env[@]}" "$E2E_PACK" -o "$out" slow.json
+) </dev/null >/dev/null 2>"$E2E_WORK/slow.err" &
+pack_pid=$!
+e2e_defer "kill -KILL $pack_pid 2>/dev/null"
+for ((i = 0; i < 100; i++)); do
+  grep -qxF "[step 1/1] sleeping" "$E2E_WORK/slow.err" && break
+  sleep 0.1
+done
+kill -TERM "$pack_pid"
+rc=0
+wait "$pack_pid" || rc=$?
+expect_eq "SIGTERM during a step ends the build by that signal" "$rc" 143
+expect_eq "the step's command is gone" "$(pgrep -fx 'sleep 37' || true)" ""
+expect_eq "no output file after the signal" "$([[ -e $out ]] && echo written || echo none)" none
+e2e_check_tmpdir "after SIGTERM during a step"
 
 e2e_done
