@@ -152,6 +152,48 @@ pack_options parse_export_cli(int argc, char** argv) {
   return o;
 }
 
+// `elements-pack cache ls` and `elements-pack cache prune [--all | --older-than
+// DAYS]`, argv starting at "cache".
+pack_options parse_cache_cli(int argc, char** argv) {
+  cxxopts::Options spec = subcommand("cache",
+                                     "Lists or removes the cached results of build steps in "
+                                     "${XDG_CACHE_HOME:-~/.cache}/elements/steps.",
+                                     "ls | prune [--all | --older-than DAYS]");
+  spec.add_options()("all", "prune: remove every entry")(
+      "older-than", "prune: remove entries last used more than DAYS days ago",
+      cxxopts::value<std::string>(), "DAYS")("h,help", "print this help");
+  const cxxopts::ParseResult r = parse_or_usage(spec, argc, argv, "elements-pack cache --help");
+  pack_options o;
+  if (r.count("help")) {
+    o.answer = spec.help({""}) +
+               "\nls prints one entry a line: KEY (first 12 digits), SIZE, LAST USED, STEP.\n"
+               "Exit status: 0 done, 1 the cache could not be read or changed, 2 bad usage.\n";
+    return o;
+  }
+  const auto words = words_of(r);
+  if (words.size() != 1 || (words[0] != "ls" && words[0] != "prune"))
+    throw usage_error(
+        "cache: say ls or prune (usage: elements-pack cache ls | prune [--all | "
+        "--older-than DAYS])");
+  pack_options::cache_command c;
+  c.prune = words[0] == "prune";
+  const bool all = r.count("all") > 0, older = r.count("older-than") > 0;
+  if (!c.prune && (all || older))
+    throw usage_error("cache ls: --all and --older-than belong to cache prune");
+  if (c.prune && all == older)
+    throw usage_error("cache prune: give --all or --older-than DAYS (one of them)");
+  if (older) {
+    const auto days = r["older-than"].as<std::string>();
+    if (days.empty() || days.size() > 6 ||
+        !std::all_of(days.begin(), days.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      throw usage_error("cache prune: --older-than: \"" + days +
+                        "\" is not a number of days, such as 30");
+    c.older_than_days = std::stoll(days);
+  }
+  o.cache = c;
+  return o;
+}
+
 }  // namespace
 
 std::int64_t parse_epoch(const std::string& text, const std::string& where) {
@@ -170,6 +212,7 @@ pack_options parse_cli(int argc, char** argv) {
     return parse_convert_cli(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]) == "export")
     return parse_export_cli(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "cache") return parse_cache_cli(argc - 1, argv + 1);
   auto spec = make_options();
   const cxxopts::ParseResult r = parse_or_usage(spec, argc, argv, "elements-pack --help");
   pack_options o;
@@ -178,6 +221,7 @@ pack_options parse_cli(int argc, char** argv) {
                "\nDEFINITION is an element.json file, or a folder holding one.\n"
                "elements-pack convert FILE.def prints the element.json of a .def file.\n"
                "elements-pack export DEFINITION oci:DIR[:TAG] writes an OCI image layout.\n"
+               "elements-pack cache ls | prune lists or removes cached build steps.\n"
                "Exit status: 0 done, 1 the build failed, 2 bad definition or usage.\n";
     return o;
   }

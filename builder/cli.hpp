@@ -30,6 +30,12 @@ struct pack_options {
   std::optional<std::filesystem::path> convert;
   // `elements-pack export DEFINITION oci:DIR[:TAG]`: write an image, not a file.
   std::optional<std::string> export_to;
+  // `elements-pack cache ls` or `cache prune [--all | --older-than DAYS]`.
+  struct cache_command {
+    bool prune = false;                           // else ls
+    std::optional<std::int64_t> older_than_days;  // prune: unset means --all
+  };
+  std::optional<cache_command> cache;
 };
 
 // Throws usage_error naming the option and the fix.

@@ -104,13 +104,42 @@ class reader {
       const std::string ptr = "/build/" + std::to_string(i);
       const json& s = steps[i];
       fields(s, ptr, {"copy", "to", "owner", "mode", "run"});
-      if (s.contains("run"))
-        fail(ptr + "/run",
-             "\"run\" steps are not supported by this build yet (prepare the rootfs before "
-             "packing, or add files with \"copy\")");
-      if (!s.contains("copy")) fail(ptr, "needs \"copy\" (a file or folder to add)");
-      def_.build.push_back(copy(s, ptr));
+      build_step step;
+      step.pointer = ptr;
+      step.canonical = s.dump();  // nlohmann's objects keep their keys sorted
+      if (s.contains("run")) {
+        for (const char* other : {"copy", "to", "owner", "mode"})
+          if (s.contains(other))
+            fail(ptr + "/" + other, "a \"run\" step takes no \"" + std::string(other) +
+                                        "\" (make it a step of its own)");
+        step.run = run_step{command(s["run"], ptr + "/run")};
+        step.summary =
+            "run " + (s["run"].is_string() ? s["run"].get<std::string>() : s["run"].dump());
+      } else if (s.contains("copy")) {
+        step.copy = copy(s, ptr);
+        step.summary = "copy " + step.copy->source_text + " to " + step.copy->target;
+      } else {
+        fail(ptr, "needs \"copy\" (a file or folder to add) or \"run\" (a command to run)");
+      }
+      def_.build.push_back(std::move(step));
     }
+  }
+
+  // An argv array, or a shell line for /bin/sh -c.
+  std::vector<std::string> command(const json& v, const std::string& ptr) const {
+    if (v.is_string()) {
+      std::string line = v.get<std::string>();
+      if (line.find_first_not_of(" \t\n") == std::string::npos)
+        fail(ptr, "must not be empty (a shell line, or an array such as [\"/bin/true\"])");
+      return {"/bin/sh", "-c", std::move(line)};
+    }
+    if (!v.is_array() || v.empty())
+      fail(ptr, "must be a shell line or a non-empty array of strings such as [\"/bin/true\"]");
+    std::vector<std::string> argv;
+    for (std::size_t i = 0; i < v.size(); ++i)
+      argv.push_back(string(v[i], ptr + "/" + std::to_string(i)));
+    if (argv[0].empty()) fail(ptr + "/0", "must name the program to run");
+    return argv;
   }
 
   copy_step copy(const json& s, const std::string& ptr) const {

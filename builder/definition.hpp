@@ -27,6 +27,20 @@ struct copy_step {
   std::optional<mode_t> mode;
 };
 
+// {"run": ["ARG", ...]} or {"run": "shell line"}, which runs as /bin/sh -c LINE.
+struct run_step {
+  std::vector<std::string> argv;
+};
+
+// One entry of "build": a copy or a run step.
+struct build_step {
+  std::string pointer;            // "/build/0", for messages
+  std::optional<copy_step> copy;  // set for a copy step
+  std::optional<run_step> run;    // set for a run step
+  std::string canonical;          // the step's JSON with sorted keys: part of its cache key
+  std::string summary;            // one line for progress and `cache ls`
+};
+
 struct desktop_options {
   std::optional<std::filesystem::path> icon;  // .png or .svg, resolved
   std::vector<std::string> categories;
@@ -38,7 +52,7 @@ struct definition {
   std::filesystem::path folder;  // relative paths in the definition start here
   std::string name;
   std::optional<std::string> from;  // parsed by resolve_source, as --from may replace it
-  std::vector<copy_step> build;
+  std::vector<build_step> build;
   desktop_options desktop;
   std::string update_information;
   spec run;  // validated by the same parse_spec as the runtime's, image defaults filled in

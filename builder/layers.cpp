@@ -292,6 +292,9 @@ std::uint64_t file_size(int fd, const std::string& name) {
 layer_stack::layer_stack(const made_attrs& made, layer_observer observer)
     : root_(make_dir(0755, made)), made_(made), observer_(std::move(observer)) {}
 
+layer_stack::layer_stack(node_ptr root, const made_attrs& made)
+    : root_(std::move(root)), made_(made) {}
+
 void layer_stack::apply(const layer_input& layer) {
   std::vector<layer_entry> entries;
   std::optional<archive_reader> reader;

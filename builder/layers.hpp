@@ -38,6 +38,8 @@ struct layer_input {
 class layer_stack {
  public:
   explicit layer_stack(const made_attrs& made, layer_observer observer = {});
+  // Layers on top of an existing tree (a build step's changes).
+  layer_stack(node_ptr root, const made_attrs& made);
   // How many layers apply() will get, for progress; 0 when not known.
   void expect(std::size_t count) noexcept { expected_ = count; }
 

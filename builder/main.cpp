@@ -14,6 +14,7 @@
 #include "runtime_blob.hpp"
 #include "sign.hpp"
 #include "source.hpp"
+#include "step_cache.hpp"
 #include "zsync.hpp"
 
 using namespace elements;
@@ -24,17 +25,21 @@ namespace {
 // The container's root filesystem: the source, the build steps, and the
 // mount points the runtime needs.
 node_ptr build_rootfs(const definition& def, const source_ref& from, const made_attrs& made,
-                      progress& say) {
+                      const pack_options& opt, progress& say) {
   say.phase("reading the rootfs from " + from.text);
   const auto source = open_source(from, made);
   source->observe_layers([&](const std::string& name, std::uint64_t bytes, std::size_t number,
                              std::size_t count) { say.layer(name, bytes, number, count); });
   node_ptr rootfs = source->read_tree();
   for (const auto& warning : source->warnings()) say.warn(warning);
-  for (const auto& step : def.build) {
-    say.phase("copying " + step.source_text + " to " + step.target);
-    apply_copy(rootfs, step, made);
-  }
+  // Copy and run steps in order; run steps in a rootless container, cached.
+  build_options steps;
+  steps.use_cache = !opt.no_cache;
+  steps.show_output = !opt.quiet;
+  steps.phase = [&](const std::string& m) { say.phase(m); };
+  steps.warn = [&](const std::string& m) { say.warn(m); };
+  steps.output = [](std::string_view line) { std::cerr << line << std::flush; };
+  apply_build_steps(rootfs, def, made, steps);
   // The rootfs is mounted read-only: what the runtime mounts over must exist.
   for (const auto& warning : add_mount_points(rootfs, def.run, made)) say.warn(warning);
   return rootfs;
@@ -60,7 +65,7 @@ int pack(const pack_options& opt) {
   // Entries the builder makes carry the epoch (0 without one), so the same
   // inputs give the same tree; only the image's own time is "now".
   const made_attrs made{0, 0, opt.source_date_epoch.value_or(0)};
-  node_ptr rootfs = build_rootfs(def, from, made, say);
+  node_ptr rootfs = build_rootfs(def, from, made, opt, say);
 
   const runtime_image runtime = opt.runtime
                                     ? load_runtime_file(*opt.runtime)
@@ -101,7 +106,7 @@ int export_image(const pack_options& opt) {
   for (const auto& warning : def.warnings) say.warn(warning);
   const source_ref from = resolve_source(def, opt.from);
   const made_attrs made{0, 0, opt.source_date_epoch.value_or(0)};
-  const node_ptr rootfs = build_rootfs(def, from, made, say);
+  const node_ptr rootfs = build_rootfs(def, from, made, opt, say);
   say.phase("writing " + target.dir.native() + " (OCI image layout, tag " + target.tag + ")");
   std::vector<std::string> warnings;
   const oci_export done = export_oci(rootfs, def, target, opt.source_date_epoch, warnings);
@@ -121,6 +126,33 @@ int convert(const pack_options& opt) {
   return exit_ok;
 }
 
+// `elements-pack cache ls|prune`: the step cache, listed or trimmed.
+int cache(const pack_options::cache_command& c) {
+  const auto dir = step_cache_dir();
+  if (!dir)
+    throw error("no step cache: neither XDG_CACHE_HOME nor HOME is an absolute path",
+                exit_build_failed);
+  const step_cache store(*dir);
+  if (!c.prune) {
+    for (const auto& e : store.list()) {
+      char when[32];
+      const std::time_t t = e.last_used;
+      std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+      std::cout << e.key.substr(0, 12) << "  " << e.size << "  " << when << "  " << e.summary
+                << '\n';
+    }
+    return exit_ok;
+  }
+  std::optional<std::int64_t> before;
+  if (c.older_than_days) before = std::time(nullptr) - *c.older_than_days * 86400;
+  std::uint64_t bytes = 0;
+  const auto removed = store.prune(before);
+  for (const auto& e : removed) bytes += e.size;
+  std::cerr << "elements-pack: removed " << removed.size() << " cached step(s), " << bytes
+            << " bytes, from " << dir->native() << '\n';
+  return exit_ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,6 +164,7 @@ int main(int argc, char** argv) {
     }
     if (opt.convert) return convert(opt);
     if (opt.export_to) return export_image(opt);
+    if (opt.cache) return cache(*opt.cache);
     return pack(opt);
   } catch (const error& e) {
     std::cerr << "elements-pack: " << e.what() << '\n';

@@ -194,7 +194,7 @@ int wait_for_container(pid_t child, const sigset_t& signals, int instance) {
 
 int run_container(const run_request& req) {
   const plan& p = *req.p;
-  const bool privileged = ::geteuid() == 0;
+  const bool privileged = ::geteuid() == 0 && !req.in_user_namespace;
   const mount_choice choice = forced_mount();
   // Claimed first: a duplicate ID is refused before anything is set up.
   unique_fd instance = claim_instance(p.id);
@@ -218,7 +218,7 @@ int run_container(const run_request& req) {
   const sigset_t signals = forwarded_signals();
   check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");
 
-  if (privileged)
+  if (privileged || req.in_user_namespace)
     check(::unshare(CLONE_NEWNS), "create", "a mount namespace");
   else
     enter_user_namespace(p.user);

@@ -17,6 +17,9 @@ struct run_request {
   const spec* s = nullptr;
   const plan* p = nullptr;
   std::string program;  // the file's name, for messages
+  // The caller already made a user namespace it is root in (elements-pack's
+  // build steps, with subordinate ids mapped): only a mount namespace is new.
+  bool in_user_namespace = false;
 };
 
 // Runs the container to completion and returns the exit status the runtime

@@ -49,10 +49,12 @@ TEST_CASE("a definition with comments and every section is read", "[unit]") {
   CHECK(def.name == "web");
   CHECK(def.from == "dir:rootfs");
   REQUIRE(def.build.size() == 1);
-  CHECK(def.build[0].source == dir / "files/site.conf");
-  CHECK(def.build[0].target == "/etc/site.conf");
-  CHECK(def.build[0].owner == std::pair<std::uint32_t, std::uint32_t>{1000, 100});
-  CHECK(def.build[0].mode == 0640);
+  REQUIRE(def.build[0].copy);
+  CHECK_FALSE(def.build[0].run);
+  CHECK(def.build[0].copy->source == dir / "files/site.conf");
+  CHECK(def.build[0].copy->target == "/etc/site.conf");
+  CHECK(def.build[0].copy->owner == std::pair<std::uint32_t, std::uint32_t>{1000, 100});
+  CHECK(def.build[0].copy->mode == 0640);
   CHECK(def.desktop.icon == dir / "icon.svg");
   CHECK(def.desktop.categories == std::vector<std::string>{"Network", "Utility"});
   CHECK_FALSE(def.desktop.terminal);
@@ -112,9 +114,16 @@ TEST_CASE("schema errors name the JSON pointer", "[unit]") {
             .starts_with("element.json: /desktop/categories/0: "));
   CHECK(refusal(with_run(R"("run": {"command": ["x"]}, "build": {})"), f) ==
         "element.json: /build: must be an array of steps");
-  CHECK(refusal(with_run(R"("run": {"command": ["x"]}, "build": [{"run": ["/bin/sh"]}])"), f)
-            .starts_with(
-                "element.json: /build/0/run: \"run\" steps are not supported by this build yet"));
+  CHECK(refusal(with_run(R"("run": {"command": ["x"]}, "build": [{"run": []}])"), f) ==
+        "element.json: /build/0/run: must be a shell line or a non-empty array of strings such "
+        "as [\"/bin/true\"]");
+  CHECK(refusal(with_run(R"("run": {"command": ["x"]}, "build": [{"run": ["/bin/sh", 1]}])"), f) ==
+        "element.json: /build/0/run/1: must be a string");
+  CHECK(refusal(with_run(R"("run": {"command": ["x"]}, "build": [{"run": " "}])"), f)
+            .starts_with("element.json: /build/0/run: must not be empty"));
+  CHECK(refusal(with_run(R"("run": {"command": ["x"]}, "build": [{"run": "x", "to": "/x"}])"), f) ==
+        "element.json: /build/0/to: a \"run\" step takes no \"to\" (make it a step "
+        "of its own)");
   CHECK(refusal(
             with_run(
                 R"("run": {"command": ["x"]}, "build": [{"copy": "x", "to": "/x", "chown": "1"}])"),
@@ -274,4 +283,19 @@ TEST_CASE("the command line takes one definition and checks its values", "[unit]
                     Catch::StartsWith("--source-date-epoch: \"-5\""));
   CHECK_THROWS_WITH(parse_epoch("99999999999", "SOURCE_DATE_EPOCH"),
                     Catch::StartsWith("SOURCE_DATE_EPOCH: "));
+}
+
+TEST_CASE("run steps take an argv array or a shell line for /bin/sh -c", "[unit]") {
+  const definition def = parse_definition(R"({"name": "w", "from": "scratch",
+    "build": [{"run": ["/bin/touch", "/a b"]}, {"run": "echo hi > /x"}],
+    "run": {"command": ["x"]}})",
+                                          "element.json");
+  REQUIRE(def.build.size() == 2);
+  REQUIRE(def.build[0].run);
+  CHECK_FALSE(def.build[0].copy);
+  CHECK(def.build[0].run->argv == std::vector<std::string>{"/bin/touch", "/a b"});
+  CHECK(def.build[1].run->argv == std::vector<std::string>{"/bin/sh", "-c", "echo hi > /x"});
+  CHECK(def.build[1].summary == "run echo hi > /x");
+  // The cache key's part: the same step written with other spacing is the same step.
+  CHECK(def.build[0].canonical == R"({"run":["/bin/touch","/a b"]})");
 }

@@ -452,7 +452,7 @@ TEST_CASE("a definition from an OCI image with a copy step makes a file that run
   const definition def = load_definition(dir / "element.json");
   const made_attrs made{0, 0, 1700000000};
   node_ptr rootfs = open_source(resolve_source(def, std::nullopt), made)->read_tree();
-  for (const auto& step : def.build) apply_copy(rootfs, step, made);
+  for (const auto& step : def.build) apply_copy(rootfs, *step.copy, made);
   add_mount_points(rootfs, def.run, made);
   const auto rt = load_runtime(embedded_runtime(), "the embedded runtime");
   assembly how;

@@ -1,0 +1,425 @@
+#include "step_run.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <grp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
+#include <optional>
+
+#include "container.hpp"
+#include "elements/error.hpp"
+#include "elements/read_file.hpp"
+#include "overlay_diff.hpp"
+#include "spool.hpp"
+#include "squash_extract.hpp"
+#include "squashfs_writer.hpp"
+
+namespace elements::builder {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The container's name in the runtime's terms; the instance makes the id unique.
+constexpr const char* step_name = "elements-pack-step";
+
+std::string find_program(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = std::string(path && *path ? path : "") + ":/usr/bin:/usr/sbin:/bin:/sbin";
+  std::size_t i = 0;
+  while (i <= dirs.size()) {
+    std::size_t j = std::min(dirs.find(':', i), dirs.size());
+    const std::string candidate = dirs.substr(i, j - i) + "/" + name;
+    if (j > i && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    i = j + 1;
+  }
+  return {};
+}
+
+std::string read_optional(const char* path) {
+  try {
+    return read_file(path);
+  } catch (const error&) {
+    return {};
+  }
+}
+
+void write_proc(const char* path, const std::string& content) {
+  unique_fd fd(::open(path, O_WRONLY | O_CLOEXEC));
+  if (!fd ||
+      ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    throw_errno("write", path);
+}
+
+// SIGINT, SIGTERM or SIGHUP while a step runs: passed on to the step, which
+// ends its command and removes what only its namespace may remove; then the
+// build ends by the same signal.
+volatile sig_atomic_t pending_signal = 0;
+extern "C" void note_signal(int sig) {
+  pending_signal = sig;
+}
+
+class signal_guard {
+ public:
+  signal_guard() {
+    struct sigaction sa {};
+    sa.sa_handler = note_signal;  // no SA_RESTART: read() returns EINTR
+    sigemptyset(&sa.sa_mask);
+    for (std::size_t i = 0; i < std::size(signals_); ++i)
+      ::sigaction(signals_[i], &sa, &previous_[i]);
+  }
+  ~signal_guard() {
+    for (std::size_t i = 0; i < std::size(signals_); ++i)
+      ::sigaction(signals_[i], &previous_[i], nullptr);
+  }
+  signal_guard(const signal_guard&) = delete;
+  signal_guard& operator=(const signal_guard&) = delete;
+
+ private:
+  static constexpr int signals_[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction previous_[std::size(signals_)];
+};
+
+// A temporary folder, removed with everything in it when the build ends.
+struct work_dir {
+  fs::path path;
+  work_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "elements-pack-step.XXXXXX").native();
+    if (!::mkdtemp(tmpl.data())) throw_errno("create a temporary folder in", tmpl);
+    path = tmpl;
+  }
+  ~work_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  work_dir(const work_dir&) = delete;
+  work_dir& operator=(const work_dir&) = delete;
+};
+
+// The rootfs as a payload the runtime mounts: rootfs/ at its root, lz4 for
+// speed (measured against zstd in the README).
+void write_payload(const node_ptr& rootfs, const fs::path& path) {
+  made_attrs attrs;
+  node_ptr root = make_dir(0755, attrs);
+  root->entries["rootfs"] = rootfs;
+  unique_fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) throw_errno("create", path.native());
+  squashfs_options opts;
+  opts.comp = parse_compression("lz4");
+  write_squashfs(fd.get(), 0, root, opts);
+}
+
+// What the child tells the parent at its end.
+struct child_report {
+  int status = -1;  // the command's exit status; -1: the container did not run
+};
+
+void send(int fd, const child_report& r, const std::string& message) {
+  (void)!::write(fd, &r, sizeof r);
+  (void)!::write(fd, message.data(), message.size());
+}
+
+struct child_setup {
+  const build_step* step = nullptr;
+  const step_run_options* options = nullptr;
+  const id_mapping* ids = nullptr;
+  fs::path work;
+  int work_fd = -1;
+  int diff_fd = -1;
+  int report_fd = -1;
+  int mapped_read = -1;  // the parent writes one byte once newuidmap ran
+  int unshared_write = -1;
+};
+
+// Made root of a user namespace of its own. With subordinate ids the parent
+// runs newuidmap/newgidmap on this process; else it maps itself.
+void enter_step_user_namespace(const child_setup& c) {
+  const uid_t uid = ::geteuid();
+  const gid_t gid = ::getegid();
+  if (::unshare(CLONE_NEWUSER) != 0)
+    throw_errno(
+        "create a user namespace for the step (hint: the kernel refuses unprivileged "
+        "user namespaces; see the runtime's message for the sysctl, or build as root)");
+  if (c.ids->uids) {
+    char b = 'u';
+    char go = 0;
+    if (::write(c.unshared_write, &b, 1) != 1 || ::read(c.mapped_read, &go, 1) != 1 || go != 'g')
+      throw error("newuidmap/newgidmap could not map the subordinate ids (see above)",
+                  exit_build_failed);
+    ::setgroups(0, nullptr);
+    return;
+  }
+  write_proc("/proc/self/setgroups", "deny");
+  write_proc("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1\n");
+  write_proc("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1\n");
+}
+
+[[noreturn]] void step_child(const child_setup& c) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  child_report report;
+  try {
+    const bool in_user_namespace = ::geteuid() != 0;
+    if (in_user_namespace) enter_step_user_namespace(c);
+    // The overlay's layers and any extracted payload stay in the work folder.
+    const std::string work = c.work.native();
+    ::setenv("XDG_DATA_HOME", (work + "/data").c_str(), 1);
+    ::setenv("XDG_CACHE_HOME", (work + "/cache").c_str(), 1);
+    const std::string payload = work + "/payload.sqfs";
+    runtime::payload_file file{
+        unique_fd(check(::open(payload.c_str(), O_RDONLY | O_CLOEXEC), "open", payload)), payload,
+        0};
+
+    runtime::plan p;
+    p.name = step_name;
+    p.instance = "s" + std::to_string(::getpid());
+    p.id = p.name + "." + p.instance;
+    p.argv = c.step->run->argv;
+    p.env = c.options->env;
+    p.hostname = "elements-pack";
+    p.network = network_mode::host;
+    p.resolv_conf = true;
+    p.writable = writable_mode::persist;  // the upper layer is the step's result
+
+    runtime::run_request req;
+    req.file = &file;
+    req.p = &p;
+    req.program = "elements-pack";
+    req.in_user_namespace = in_user_namespace;
+    report.status = runtime::run_container(req);
+    // By now a tmpfs may cover the work folder's path: reach it by its fd.
+    const std::string layers =
+        "/proc/self/fd/" + std::to_string(c.work_fd) + "/data/elements/" + p.id;
+    if (report.status == 0) write_overlay_diff(layers + "/upper", c.diff_fd);
+    // Files the step gave to subordinate ids may be the namespace's alone to remove.
+    runtime::remove_tree(c.work_fd, "data");
+    runtime::remove_tree(c.work_fd, "cache");
+    send(c.report_fd, report, "");
+    _exit(0);
+  } catch (const std::exception& e) {
+    runtime::remove_tree(c.work_fd, "data");
+    runtime::remove_tree(c.work_fd, "cache");
+    send(c.report_fd, report, e.what());
+    _exit(1);
+  }
+}
+
+// newuidmap PID 0 UID 1 1 START COUNT (and the same for groups).
+void map_subordinate_ids(pid_t child, const id_mapping& ids) {
+  const auto run = [&](const std::string& program, std::uint32_t own, const id_range& r) {
+    const std::string args[] = {program,
+                                std::to_string(child),
+                                "0",
+                                std::to_string(own),
+                                "1",
+                                "1",
+                                std::to_string(r.start),
+                                std::to_string(r.count)};
+    pid_t pid = check(::fork(), "start", program);
+    if (pid == 0) {
+      char* argv[9];
+      for (int i = 0; i < 8; ++i) argv[i] = const_cast<char*>(args[i].c_str());
+      argv[8] = nullptr;
+      ::execv(program.c_str(), argv);
+      _exit(127);
+    }
+    int ws = 0;
+    while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+      throw error(program + " failed to map the subordinate ids " + std::to_string(r.start) + "+" +
+                      std::to_string(r.count) +
+                      " (hint: check /etc/subuid and /etc/subgid, or remove the caller's ranges "
+                      "there to build with a single id)",
+                  exit_build_failed);
+  };
+  run(ids.newuidmap, ::geteuid(), *ids.uids);
+  run(ids.newgidmap, ::getegid(), *ids.gids);
+}
+
+// Copies the child's output to `options.out`, a prefix before each line.
+void stream_output(int fd, const step_run_options& options, pid_t child) {
+  std::string pending;
+  char buf[4096];
+  int forwarded = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      // A second signal does not wait for the command any longer.
+      if (pending_signal) ::kill(child, forwarded ? SIGKILL : pending_signal);
+      forwarded = pending_signal;
+      continue;
+    }
+    if (n <= 0) break;
+    pending.append(buf, static_cast<std::size_t>(n));
+    std::size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      if (options.out) options.out(options.prefix + pending.substr(0, nl + 1));
+      pending.erase(0, nl + 1);
+    }
+  }
+  if (!pending.empty() && options.out) options.out(options.prefix + pending + "\n");
+}
+
+}  // namespace
+
+std::optional<id_range> find_id_range(std::string_view text, const std::string& name,
+                                      std::uint32_t id) {
+  const std::string number = std::to_string(id);
+  while (!text.empty()) {
+    std::string_view line = text.substr(0, text.find('\n'));
+    text.remove_prefix(std::min(text.size(), line.size() + 1));
+    const auto a = line.find(':');
+    const auto b = a == std::string_view::npos ? a : line.find(':', a + 1);
+    if (b == std::string_view::npos) continue;
+    const std::string_view who = line.substr(0, a);
+    if (who != name && who != number) continue;
+    const std::string start(line.substr(a + 1, b - a - 1));
+    const std::string count(line.substr(b + 1));
+    char* end = nullptr;
+    const unsigned long s = std::strtoul(start.c_str(), &end, 10);
+    if (start.empty() || *end) continue;
+    const unsigned long n = std::strtoul(count.c_str(), &end, 10);
+    if (count.empty() || *end || n == 0 || s > 0xFFFFFFFEul || n > 0xFFFFFFFFul - s) continue;
+    return id_range{static_cast<std::uint32_t>(s), static_cast<std::uint32_t>(n)};
+  }
+  return std::nullopt;
+}
+
+std::string id_mapping::describe() const {
+  if (::geteuid() == 0) return "as root";
+  if (!uids) return "with the caller as root and no other ids (no subordinate ids)";
+  return "with subordinate uids " + std::to_string(uids->start) + "+" +
+         std::to_string(uids->count) + " and gids " + std::to_string(gids->start) + "+" +
+         std::to_string(gids->count);
+}
+
+id_mapping caller_id_mapping() {
+  id_mapping m;
+  const uid_t uid = ::geteuid();
+  if (uid == 0) return m;
+  const passwd* pw = ::getpwuid(uid);
+  const std::string name = pw ? pw->pw_name : "";
+  auto uids = find_id_range(read_optional("/etc/subuid"), name, uid);
+  auto gids = find_id_range(read_optional("/etc/subgid"), name, ::getegid());
+  m.newuidmap = find_program("newuidmap");
+  m.newgidmap = find_program("newgidmap");
+  if (uids && gids && !m.newuidmap.empty() && !m.newgidmap.empty()) {
+    m.uids = uids;
+    m.gids = gids;
+  }
+  return m;
+}
+
+unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
+                         const step_run_options& options) {
+  pending_signal = 0;
+  std::optional<work_dir> work_holder(std::in_place);
+  const work_dir& work = *work_holder;
+  int interrupted = 0;
+  // Declared after the work folder, so it is restored only once that is gone.
+  std::optional<signal_guard> signals(std::in_place);
+  scope_exit end_like_the_signal([&] {
+    if (!interrupted) return;
+    work_holder.reset();
+    signals.reset();
+    ::raise(interrupted);
+  });
+  write_payload(rootfs, work.path / "payload.sqfs");
+  if ((interrupted = pending_signal)) throw error("interrupted", exit_build_failed);
+  unique_fd work_fd(check(::open(work.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open",
+                          work.path.native()));
+  unique_fd diff = temporary_file();
+  const id_mapping ids = caller_id_mapping();
+
+  int out[2], report[2], unshared[2], mapped[2];
+  check(::pipe2(out, O_CLOEXEC), "create", "a pipe");
+  unique_fd out_read(out[0]), out_write(out[1]);
+  check(::pipe2(report, O_CLOEXEC), "create", "a pipe");
+  unique_fd report_read(report[0]), report_write(report[1]);
+  check(::pipe2(unshared, O_CLOEXEC), "create", "a pipe");
+  unique_fd unshared_read(unshared[0]), unshared_write(unshared[1]);
+  check(::pipe2(mapped, O_CLOEXEC), "create", "a pipe");
+  unique_fd mapped_read(mapped[0]), mapped_write(mapped[1]);
+
+  child_setup c;
+  c.step = &step;
+  c.options = &options;
+  c.ids = &ids;
+  c.work = work.path;
+  c.work_fd = work_fd.get();
+  c.diff_fd = diff.get();
+  c.report_fd = report_write.get();
+  c.mapped_read = mapped_read.get();
+  c.unshared_write = unshared_write.get();
+
+  std::fflush(nullptr);
+  const pid_t child = check(::fork(), "start", "the build step");
+  if (child == 0) {
+    // The command's output goes to the parent, which prefixes each line.
+    unique_fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    ::dup2(null.get(), 0);
+    ::dup2(out_write.get(), 1);
+    ::dup2(out_write.get(), 2);
+    step_child(c);
+  }
+  scope_exit reap([&] {
+    ::kill(child, SIGKILL);
+    while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  });
+  out_write.reset();
+  report_write.reset();
+  unshared_write.reset();
+  mapped_read.reset();
+
+  if (ids.uids) {
+    char b = 0;
+    if (::read(unshared_read.get(), &b, 1) == 1) {
+      try {
+        map_subordinate_ids(child, ids);
+        (void)!::write(mapped_write.get(), "g", 1);
+      } catch (const error& e) {
+        options.out ? options.out(options.prefix + e.what() + "\n") : void();
+      }
+    }
+    mapped_write.reset();
+  }
+  stream_output(out_read.get(), options, child);
+  int ws = 0;
+  while (::waitpid(child, &ws, 0) < 0 && errno == EINTR) {
+  }
+  reap.dismiss();
+  interrupted = pending_signal;
+
+  child_report r;
+  std::string message;
+  if (::read(report_read.get(), &r, sizeof r) == sizeof r) {
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(report_read.get(), buf, sizeof buf)) > 0)
+      message.append(buf, static_cast<std::size_t>(n));
+  } else {
+    message = "the step's process ended without a report (" +
+              std::string(WIFSIGNALED(ws) ? ::strsignal(WTERMSIG(ws)) : "no status") + ")";
+  }
+  const std::string& which = options.what;
+  if (!message.empty()) throw error(which + ": " + message, exit_build_failed);
+  if (r.status != 0)
+    throw error(which + " failed: the command exited with status " + std::to_string(r.status),
+                exit_build_failed);
+  check(::lseek(diff.get(), 0, SEEK_SET), "rewind", "the step's changes");
+  return diff;
+}
+
+}  // namespace elements::builder
