@@ -6,7 +6,7 @@
 #
 # CTest passes (tests/e2e/CMakeLists.txt):
 #   E2E_PACK E2E_PROBE E2E_RUNTIME E2E_RUNTIME_BUDGET E2E_HELLO E2E_VERSION
-#   E2E_SOURCE E2E_STATE
+#   E2E_SOURCE E2E_STATE E2E_BUILD
 # Exit status: 0 passed, 1 failed (every failed check is listed on stderr),
 # 77 skipped (the reason on stderr).
 # Variables set here are read by the scripts that source this file.

@@ -1,0 +1,20 @@
+# Install layout.
+#
+#   bin/elements-pack                         the builder (runtime embedded)
+#   libexec/elements/elements-runtime         the same runtime, for --runtime
+#   share/elements/schema/*.schema.json       schemas, for editors
+#   share/doc/elements/examples               the hello example's definition
+
+include(GNUInstallDirs)
+# Relative to the prefix.
+set(ELEMENTS_SCHEMA_DIR ${CMAKE_INSTALL_DATADIR}/elements/schema)
+set(ELEMENTS_RUNTIME_INSTALLED ${CMAKE_INSTALL_LIBEXECDIR}/elements/elements-runtime)
+set(ELEMENTS_EXAMPLE_DIR ${CMAKE_INSTALL_DATADIR}/doc/elements/examples)
+
+install(TARGETS elements-pack RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(PROGRAMS ${ELEMENTS_RUNTIME} DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/elements)
+install(FILES ${PROJECT_SOURCE_DIR}/schema/element.schema.json
+              ${PROJECT_SOURCE_DIR}/schema/spec.schema.json
+        DESTINATION ${ELEMENTS_SCHEMA_DIR})
+install(FILES ${PROJECT_SOURCE_DIR}/examples/hello/element.json
+        DESTINATION ${ELEMENTS_EXAMPLE_DIR}/hello)
