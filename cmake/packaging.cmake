@@ -3,10 +3,13 @@
 #   bin/elements-pack                         the builder (runtime embedded)
 #   libexec/elements/elements-runtime         the same runtime, for --runtime
 #   share/elements/schema/*.schema.json       schemas, for editors
+#   share/man/man1, man5                      elements-pack(1), elements-spec(5)
 #   share/doc/elements/examples               the hello example's definition
+#
+# Included before man/, whose pages name these paths.
 
 include(GNUInstallDirs)
-# Relative to the prefix.
+# Relative to the prefix; the man pages name them too.
 set(ELEMENTS_SCHEMA_DIR ${CMAKE_INSTALL_DATADIR}/elements/schema)
 set(ELEMENTS_RUNTIME_INSTALLED ${CMAKE_INSTALL_LIBEXECDIR}/elements/elements-runtime)
 set(ELEMENTS_EXAMPLE_DIR ${CMAKE_INSTALL_DATADIR}/doc/elements/examples)

@@ -34,6 +34,8 @@ packages=(
   desktop-file-utils libappimage-dev libglib2.0-bin zsync gnupg gpgv
   # formatting
   clang-format
+  # packaging: man pages (groff, man)
+  groff-base man-db
 )
 
 if [[ ${1:-} == --list ]]; then

@@ -14,6 +14,7 @@ fi
 
 for path in bin/elements-pack libexec/elements/elements-runtime \
   share/elements/schema/element.schema.json share/elements/schema/spec.schema.json \
+  share/man/man1/elements-pack.1.gz share/man/man5/elements-spec.5.gz \
   share/doc/elements/examples/hello/element.json; do
   if [[ -f $prefix/$path ]]; then e2e_pass "installed $path"
   else e2e_fail "cmake --install did not install $path"; fi
@@ -22,6 +23,14 @@ expect_eq "the runtime is installed as built" \
   "$(cmp "$prefix/libexec/elements/elements-runtime" "$E2E_RUNTIME" && echo same)" same
 expect_eq "elements-pack has no RUNPATH into the build tree" \
   "$(readelf -d "$prefix/bin/elements-pack" | grep -E 'R(UN)?PATH' || true)" ""
+
+# man finds both pages by name under the prefix.
+if command -v man >/dev/null; then
+  expect_eq "man finds elements-pack(1)" "$(man -M "$prefix/share/man" -w elements-pack)" \
+    "$prefix/share/man/man1/elements-pack.1.gz"
+  expect_eq "man finds elements-spec(5)" "$(man -M "$prefix/share/man" -w 5 elements-spec)" \
+    "$prefix/share/man/man5/elements-spec.5.gz"
+fi
 
 # Only the prefix's bin and the system's: nothing of the build tree.
 installed=(env -i PATH="$prefix/bin:/usr/bin:/bin" HOME="$E2E_WORK")
