@@ -34,8 +34,8 @@ packages=(
   desktop-file-utils libappimage-dev libglib2.0-bin zsync gnupg gpgv
   # formatting
   clang-format
-  # packaging: man pages (groff, man)
-  groff-base man-db
+  # packaging: man pages (groff, man), completions (bash-completion, zsh)
+  groff-base man-db bash-completion zsh
 )
 
 if [[ ${1:-} == --list ]]; then

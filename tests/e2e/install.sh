@@ -15,7 +15,8 @@ fi
 for path in bin/elements-pack libexec/elements/elements-runtime \
   share/elements/schema/element.schema.json share/elements/schema/spec.schema.json \
   share/man/man1/elements-pack.1.gz share/man/man5/elements-spec.5.gz \
-  share/doc/elements/examples/hello/element.json; do
+  share/bash-completion/completions/elements-pack share/zsh/site-functions/_elements-pack \
+  share/zsh/vendor-completions/_elements-pack share/doc/elements/examples/hello/element.json; do
   if [[ -f $prefix/$path ]]; then e2e_pass "installed $path"
   else e2e_fail "cmake --install did not install $path"; fi
 done
