@@ -34,8 +34,9 @@ packages=(
   desktop-file-utils libappimage-dev libglib2.0-bin zsync gnupg gpgv
   # formatting
   clang-format
-  # packaging: man pages (groff, man), completions (bash-completion, zsh)
-  groff-base man-db bash-completion zsh
+  # packaging: man pages (groff, man), completions (bash-completion, zsh), the
+  # Debian package (dpkg-shlibdeps) and its lint
+  groff-base man-db bash-completion zsh dpkg-dev lintian
 )
 
 if [[ ${1:-} == --list ]]; then
