@@ -190,8 +190,8 @@ struct fuse_server::state {
     }
     out.max_readahead = in.max_readahead;
     kernel_flags = in.flags;
-    out.flags =
-        in.flags & (FUSE_ASYNC_READ | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_PARALLEL_DIROPS);
+    out.flags = in.flags & (FUSE_ASYNC_READ | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS |
+                            FUSE_PARALLEL_DIROPS | FUSE_DO_READDIRPLUS);
     out.max_write = max_write;
     out.time_gran = 1;
     out.max_pages = max_pages;
@@ -267,7 +267,9 @@ struct fuse_server::state {
     reply(h, 0, data.data(), static_cast<std::size_t>(n));
   }
 
-  void readdir(const fuse_in_header& h, const char* arg, std::size_t len) {
+  // READDIRPLUS gives each entry's node and attributes with the listing, so
+  // a walk over the tree needs no LOOKUP per name.
+  void readdir(const fuse_in_header& h, const char* arg, std::size_t len, bool plus) {
     fuse_read_in in{};
     std::memcpy(&in, arg, std::min(len, sizeof in));
     sqfs_inode dir;
@@ -283,8 +285,19 @@ struct fuse_server::state {
     std::size_t used = 0;
     while (sqfs_dir_next(&fs, &d, &entry, &err)) {
       const std::size_t name_len = sqfs_dentry_name_size(&entry);
-      const std::size_t size = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + name_len);
+      const std::size_t head = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
+      const std::size_t size = FUSE_DIRENT_ALIGN(head + name_len);
       if (used + size > data.size()) break;
+      if (plus) {
+        fuse_entry_out e{};
+        sqfs_inode child;
+        if (sqfs_inode_get(&fs, &child, sqfs_dentry_inode(&entry)) != SQFS_OK) return reply(h, EIO);
+        e.nodeid = nodeid_of(sqfs_dentry_inode(&entry));
+        e.entry_valid = e.attr_valid = forever;
+        e.attr = attr(child);
+        std::memcpy(data.data() + used, &e, sizeof e);
+        used += sizeof e;
+      }
       fuse_dirent de{};
       de.ino = sqfs_dentry_inode_num(&entry);
       de.off = static_cast<std::uint64_t>(sqfs_dentry_next_offset(&entry));
@@ -292,7 +305,7 @@ struct fuse_server::state {
       de.type = (sqfs_dentry_mode(&entry) & S_IFMT) >> 12;
       std::memcpy(data.data() + used, &de, FUSE_NAME_OFFSET);
       std::memcpy(data.data() + used + FUSE_NAME_OFFSET, sqfs_dentry_name(&entry), name_len);
-      used += size;
+      used += size - (plus ? sizeof(fuse_entry_out) : 0);
     }
     if (err != SQFS_OK) return reply(h, EIO);
     reply(h, 0, data.data(), used);
@@ -375,7 +388,8 @@ struct fuse_server::state {
         read(h, arg, len);
         break;
       case FUSE_READDIR:
-        readdir(h, arg, len);
+      case FUSE_READDIRPLUS:
+        readdir(h, arg, len, h.opcode == FUSE_READDIRPLUS);
         break;
       case FUSE_RELEASE:
       case FUSE_RELEASEDIR:

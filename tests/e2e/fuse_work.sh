@@ -3,7 +3,10 @@
 # --elements-debug prints when it stops ("fuse: N requests, ...; B blocks
 # decompressed; T ms CPU serving"):
 # - starting busybox decompresses each of its blocks once, although the
-#   kernel's page-fault reads straddle the image's blocks.
+#   kernel's page-fault reads straddle the image's blocks;
+# - walking the whole tree needs no LOOKUP per name (READDIRPLUS);
+# - a second walk of the same tree sends nothing more (entries, attributes
+#   and listings are cached for the run).
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -36,6 +39,23 @@ if e2e_ran 0 "$E2E_APP" --elements-debug -- true && fuse_figures; then
   else
     e2e_fail "starting busybox decompressed $blocks blocks, more than $budget (busybox has $busybox_blocks): blocks are decompressed again"
   fi
+fi
+
+# --- a walk over the tree, twice
+entries=$(find "$E2E_WORK/rootfs" | wc -l)
+walk='find / -xdev >/dev/null && find / -xdev | wc -l'
+if e2e_ran 0 "$E2E_APP" --elements-debug -- sh -c "$walk" && fuse_figures; then
+  walked=$(tail -n 1 <<<"$E2E_OUT")
+  if ((walked >= entries)); then e2e_pass "the walk saw all $walked entries"
+  else e2e_fail "the walk saw $walked entries, the rootfs has $entries"; fi
+  # The path to sh and busybox, and the names the loader probes: a handful,
+  # not one per entry of the tree.
+  if ((lookups < 20)); then e2e_pass "walking $entries entries took $lookups lookups"
+  else e2e_fail "walking $entries entries took $lookups lookups: READDIRPLUS is not used"; fi
+  # Twice over the tree costs what once does: busybox's blocks, the
+  # listings and the handful of lookups.
+  if ((requests < busybox_blocks * 3 + 40)); then e2e_pass "two walks took $requests requests"
+  else e2e_fail "two walks took $requests requests: the second walk was not served from the cache"; fi
 fi
 
 e2e_done
