@@ -70,7 +70,7 @@ fi
 [[ -z $out_file || $out_file == /* ]] || out_file=$PWD/$out_file
 
 # One compressor setting for every packer: the elements default.
-comp_level=15
+comp_level=9
 block_size=131072
 jobs=$(nproc)
 
