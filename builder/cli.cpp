@@ -59,7 +59,7 @@ cxxopts::Options make_options() {
       "take the rootfs from SOURCE instead of the definition's \"from\" (dir:PATH | tar:PATH | "
       "oci:PATH[:REF] | docker-archive:PATH[:REF] | scratch)",
       cxxopts::value<std::string>(), "SOURCE");
-  add("compression", "zstd[:LEVEL] (default zstd:15), xz[:LEVEL], gzip[:LEVEL] or lz4",
+  add("compression", "zstd[:LEVEL] (default zstd:9), xz[:LEVEL], gzip[:LEVEL] or lz4",
       cxxopts::value<std::string>(), "ALGO");
   add("runtime", "use this runtime instead of the embedded one", cxxopts::value<std::string>(),
       "FILE");

@@ -68,7 +68,7 @@ _elements_pack() {
       _elements_pack_source
       return ;;
     --compression)
-      mapfile -t COMPREPLY < <(compgen -W 'zstd zstd:15 zstd:19 xz xz:9 gzip gzip:9 lz4' -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W 'zstd zstd:9 zstd:15 zstd:19 xz xz:9 gzip gzip:9 lz4' -- "$cur")
       __ltrim_colon_completions "$cur"
       return ;;
     --progress)

@@ -10,12 +10,16 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "debug_log.hpp"
 #include "elements/error.hpp"
 #include "squash_image.hpp"
 
@@ -30,6 +34,12 @@ constexpr std::uint32_t max_pages = 256;          // 1 MiB per read
 // for at least 8 KiB and a header with a write of max_write.
 constexpr std::size_t request_buffer = 64 * 1024;
 constexpr std::uint32_t max_write = 4096;
+// Decompressed data blocks kept by the server. The kernel's reads follow
+// page faults and readahead windows, which do not line up with the image's
+// blocks: an exec touches blocks of a binary two or three times, and
+// libsquashfuse keeps only the last one. 16 blocks of 128 KiB hold a 2 MiB
+// binary whole; each is freed when it is evicted.
+constexpr std::size_t data_cache_blocks = 16;
 
 std::uint32_t encode_dev(unsigned major, unsigned minor) {
   return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
@@ -47,6 +57,9 @@ struct fuse_server::state {
   std::uint32_t root_uid = 0, root_gid = 0;
   std::vector<char> request, data;
   std::thread thread;
+  // For --elements-debug: requests by opcode, and the serving thread's CPU time.
+  std::uint32_t counts[64] = {};
+  double cpu_ms = 0;
 
   ~state() {
     if (thread.joinable()) {
@@ -55,6 +68,7 @@ struct fuse_server::state {
       thread.join();
     }
     if (fs_open) sqfs_destroy(&fs);
+    if (debug::enabled()) report();
   }
 
   // libsquashfuse keeps per-image caches without locks: one thread serves.
@@ -63,21 +77,51 @@ struct fuse_server::state {
     for (;;) {
       if (::poll(fds, 2, -1) < 0) {
         if (errno == EINTR) continue;
-        return;
+        return note_cpu();
       }
-      if (fds[1].revents) return;
+      if (fds[1].revents) return note_cpu();
       // Non-blocking: a request may be withdrawn between poll and read
       // (ENOENT), and ENODEV means unmounted or aborted.
       ssize_t n = ::read(connection.get(), request.data(), request.size());
       if (n < 0) {
         if (errno == EINTR || errno == EAGAIN || errno == ENOENT) continue;
-        return;
+        return note_cpu();
       }
       if (static_cast<std::size_t>(n) < sizeof(fuse_in_header)) continue;
       fuse_in_header h;
       std::memcpy(&h, request.data(), sizeof h);
-      if (!handle(h, request.data() + sizeof h, static_cast<std::size_t>(n) - sizeof h)) return;
+      ++counts[std::min<std::uint32_t>(h.opcode, 63)];
+      if (!handle(h, request.data() + sizeof h, static_cast<std::size_t>(n) - sizeof h))
+        return note_cpu();
     }
+  }
+
+  void note_cpu() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    cpu_ms = static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+  }
+
+  // One line: how many requests of each kind the kernel sent, how many
+  // blocks were decompressed for them, and the CPU time they took.
+  void report() const {
+    static constexpr struct {
+      std::uint32_t opcode;
+      const char* name;
+    } names[] = {{FUSE_LOOKUP, "lookup"},     {FUSE_GETATTR, "getattr"},
+                 {FUSE_READLINK, "readlink"}, {FUSE_OPEN, "open"},
+                 {FUSE_READ, "read"},         {FUSE_OPENDIR, "opendir"},
+                 {FUSE_READDIR, "readdir"},   {FUSE_READDIRPLUS, "readdirplus"},
+                 {FUSE_GETXATTR, "getxattr"}, {FUSE_LISTXATTR, "listxattr"}};
+    std::uint64_t total = 0;
+    for (auto c : counts) total += c;
+    std::string line = "fuse: " + std::to_string(total) + " requests";
+    for (const auto& n : names)
+      if (counts[n.opcode]) line += ", " + std::to_string(counts[n.opcode]) + " " + n.name;
+    char tail[80];
+    std::snprintf(tail, sizeof tail, "; %llu blocks decompressed; %.3f ms CPU serving",
+                  static_cast<unsigned long long>(blocks_decompressed()), cpu_ms);
+    debug::step(line + tail);
   }
 
   void reply(const fuse_in_header& h, int err, const void* body = nullptr, std::size_t size = 0) {
@@ -146,8 +190,8 @@ struct fuse_server::state {
     }
     out.max_readahead = in.max_readahead;
     kernel_flags = in.flags;
-    out.flags =
-        in.flags & (FUSE_ASYNC_READ | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_PARALLEL_DIROPS);
+    out.flags = in.flags & (FUSE_ASYNC_READ | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS |
+                            FUSE_PARALLEL_DIROPS | FUSE_DO_READDIRPLUS);
     out.max_write = max_write;
     out.time_gran = 1;
     out.max_pages = max_pages;
@@ -223,7 +267,9 @@ struct fuse_server::state {
     reply(h, 0, data.data(), static_cast<std::size_t>(n));
   }
 
-  void readdir(const fuse_in_header& h, const char* arg, std::size_t len) {
+  // READDIRPLUS gives each entry's node and attributes with the listing, so
+  // a walk over the tree needs no LOOKUP per name.
+  void readdir(const fuse_in_header& h, const char* arg, std::size_t len, bool plus) {
     fuse_read_in in{};
     std::memcpy(&in, arg, std::min(len, sizeof in));
     sqfs_inode dir;
@@ -239,8 +285,19 @@ struct fuse_server::state {
     std::size_t used = 0;
     while (sqfs_dir_next(&fs, &d, &entry, &err)) {
       const std::size_t name_len = sqfs_dentry_name_size(&entry);
-      const std::size_t size = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + name_len);
+      const std::size_t head = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
+      const std::size_t size = FUSE_DIRENT_ALIGN(head + name_len);
       if (used + size > data.size()) break;
+      if (plus) {
+        fuse_entry_out e{};
+        sqfs_inode child;
+        if (sqfs_inode_get(&fs, &child, sqfs_dentry_inode(&entry)) != SQFS_OK) return reply(h, EIO);
+        e.nodeid = nodeid_of(sqfs_dentry_inode(&entry));
+        e.entry_valid = e.attr_valid = forever;
+        e.attr = attr(child);
+        std::memcpy(data.data() + used, &e, sizeof e);
+        used += sizeof e;
+      }
       fuse_dirent de{};
       de.ino = sqfs_dentry_inode_num(&entry);
       de.off = static_cast<std::uint64_t>(sqfs_dentry_next_offset(&entry));
@@ -248,7 +305,7 @@ struct fuse_server::state {
       de.type = (sqfs_dentry_mode(&entry) & S_IFMT) >> 12;
       std::memcpy(data.data() + used, &de, FUSE_NAME_OFFSET);
       std::memcpy(data.data() + used + FUSE_NAME_OFFSET, sqfs_dentry_name(&entry), name_len);
-      used += size;
+      used += size - (plus ? sizeof(fuse_entry_out) : 0);
     }
     if (err != SQFS_OK) return reply(h, EIO);
     reply(h, 0, data.data(), used);
@@ -331,7 +388,8 @@ struct fuse_server::state {
         read(h, arg, len);
         break;
       case FUSE_READDIR:
-        readdir(h, arg, len);
+      case FUSE_READDIRPLUS:
+        readdir(h, arg, len, h.opcode == FUSE_READDIRPLUS);
         break;
       case FUSE_RELEASE:
       case FUSE_RELEASEDIR:
@@ -370,6 +428,10 @@ fuse_server::fuse_server(const payload_file& file, unique_fd connection, std::ui
   s.image.reset(check(::fcntl(file.fd.get(), F_DUPFD_CLOEXEC, 0), "open", file.path));
   open_squash(&s.fs, s.image.get(), file.path, file.offset);
   s.fs_open = true;
+  sqfs_cache_destroy(&s.fs.data_cache);
+  s.fs.data_cache = {};
+  if (sqfs_block_cache_init(&s.fs.data_cache, data_cache_blocks) != SQFS_OK)
+    throw error("cannot serve " + file.path + " over FUSE: out of memory", exit_start_failed);
   s.root_id = sqfs_inode_root(&s.fs);
   s.has_xattrs = s.fs.sb.xattr_id_table_start != static_cast<std::uint64_t>(SQUASHFS_INVALID_BLK) &&
                  s.fs.xattr_info.xattr_ids > 0;

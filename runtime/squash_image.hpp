@@ -30,6 +30,10 @@ namespace elements::runtime {
 // is: the library keeps pointers into it). Throws elements::error naming `path`.
 void open_squash(sqfs* fs, int fd, const std::string& path, std::uint64_t offset);
 
+// How many blocks (data, fragment, metadata) this process has decompressed,
+// for --elements-debug.
+std::uint64_t blocks_decompressed();
+
 // An image opened for one pass of reading; not thread-safe (the library's
 // caches are not).
 class squash_image {

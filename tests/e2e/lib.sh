@@ -263,8 +263,13 @@ _e2e_open_dev_fuse() {
       e2e_skip "/dev/fuse is not usable by $(id -un) and fusermount3 is missing"
     return 0
   }
+  # Once per test: a second flock on a new descriptor would wait for the
+  # first, held by this very shell, until the test's timeout kills it
+  # (before it can restore the mode).
+  [[ -z ${_e2e_dev_fuse_lock:-} ]] || return 0
   local old lock
   exec {lock}>/run/lock/elements-e2e-dev-fuse
+  _e2e_dev_fuse_lock=$lock
   flock -w 900 "$lock" || e2e_fail "another test run holds /dev/fuse for 15 minutes"
   old=$(stat -c %a /dev/fuse)
   e2e_defer "chmod $old /dev/fuse"

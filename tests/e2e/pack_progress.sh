@@ -16,13 +16,13 @@ pack_definition p dir:rootfs
 # --- not a terminal: a line per phase, nothing redrawn
 pack_expect 0 -o p.AppImage p.json
 expect_line "reading" "$PACK_ERR" "elements-pack: reading the rootfs from dir:rootfs"
-expect_line "writing" "$PACK_ERR" "elements-pack: writing p.AppImage (zstd:15)"
+expect_line "writing" "$PACK_ERR" "elements-pack: writing p.AppImage (zstd:9)"
 expect_match "wrote" "$PACK_ERR" $'\nelements-pack: wrote p.AppImage: [0-9]+ inodes, [0-9]+ KiB$'
 expect_no_match "no redraws" "$PACK_ERR" $'\r'
 expect_eq "stdout stays empty" "$PACK_OUT" ""
 pack_expect 0 --progress never -o never.AppImage p.json
 expect_line "--progress never: the same lines" "$PACK_ERR" \
-  "elements-pack: writing never.AppImage (zstd:15)"
+  "elements-pack: writing never.AppImage (zstd:9)"
 
 # Layers read, a line each.
 pack_oci_layout "$E2E_WORK/rootfs" "$E2E_WORK/img"

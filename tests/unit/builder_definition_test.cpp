@@ -240,7 +240,7 @@ TEST_CASE("a definition folder stands for its element.json", "[unit]") {
 }
 
 TEST_CASE("compression choices and levels are parsed", "[unit]") {
-  CHECK(parse_compression("zstd").to_string() == "zstd:15");
+  CHECK(parse_compression("zstd").to_string() == "zstd:9");
   CHECK(parse_compression("zstd:19").to_string() == "zstd:19");
   CHECK(parse_compression("xz").to_string() == "xz");
   CHECK(parse_compression("gzip:9").to_string() == "gzip:9");
