@@ -237,6 +237,16 @@ _e2e_setup_user() {
   fi
 }
 
+# Holds the lock on /dev/fuse's mode until the test ends: no test of this or
+# another build tree changes it meanwhile, so its mode is the one at rest.
+# Taken once: a second open of the lock file would wait for the first.
+_e2e_dev_fuse_lock=
+e2e_lock_dev_fuse() {
+  [[ -z $_e2e_dev_fuse_lock ]] || return 0
+  exec {_e2e_dev_fuse_lock}>/run/lock/elements-e2e-dev-fuse
+  flock -w 900 "$_e2e_dev_fuse_lock" || e2e_fail "another test run holds /dev/fuse for 15 minutes"
+}
+
 # Gives the unprivileged user /dev/fuse as distributions ship it (0666);
 # restores the previous mode on exit. Tests that call this hold the CTest
 # resource lock "dev_fuse", so no two of them overlap in one run, and a lock
@@ -247,9 +257,8 @@ _e2e_open_dev_fuse() {
       e2e_skip "/dev/fuse is not usable by $(id -un) and fusermount3 is missing"
     return 0
   }
-  local old lock
-  exec {lock}>/run/lock/elements-e2e-dev-fuse
-  flock -w 900 "$lock" || e2e_fail "another test run holds /dev/fuse for 15 minutes"
+  local old
+  e2e_lock_dev_fuse
   old=$(stat -c %a /dev/fuse)
   e2e_defer "chmod $old /dev/fuse"
   chmod 0666 /dev/fuse

@@ -27,6 +27,7 @@ case $1 in
       echo "created user $E2E_USER: $(getent passwd "$E2E_USER")"
     fi
     if [[ -c /dev/fuse ]]; then
+      e2e_lock_dev_fuse
       stat -c %a /dev/fuse >"$mode_file"
       echo "/dev/fuse mode $(<"$mode_file")"
     fi
@@ -50,6 +51,7 @@ $left"
       fi
     fi
     if [[ -f $mode_file && -c /dev/fuse ]]; then
+      e2e_lock_dev_fuse
       want=$(<"$mode_file")
       now=$(stat -c %a /dev/fuse)
       if [[ $now != "$want" ]]; then
