@@ -98,8 +98,8 @@ expect_no_match() {  # DESCRIPTION TEXT ERE: no line of TEXT matches
 }
 
 # The value of KEY in the probe's "key=value" output.
-probe_value() {  # TEXT KEY
-  sed -n "s/^$2=//p" <<<"$1" | head -n 1
+probe_value() {  # TEXT KEY (taken literally: it may hold / or .)
+  awk -v key="$2=" 'index($0, key) == 1 { print substr($0, length(key) + 1); exit }' <<<"$1"
 }
 
 # ---------------------------------------------------------------------------
