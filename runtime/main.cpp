@@ -153,7 +153,9 @@ int run(int argc, char** argv, std::string& program) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string program = "elements";
+  // Until the runtime knows its own file: how it was called, for errors
+  // about that file itself.
+  std::string program = argc > 0 && argv[0] && *argv[0] ? base_name(argv[0]) : "elements";
   try {
     return run(argc, argv, program);
   } catch (const elements::error& e) {

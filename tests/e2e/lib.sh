@@ -480,3 +480,49 @@ e2e_check_mount_path() {
       else e2e_fail "expected the extract path (extracted under XDG_CACHE_HOME); $seen"; fi ;;
   esac
 }
+
+# ---------------------------------------------------------------------------
+# Nothing outlives a run (DESIGN.md section 3): host-wide mount and loop
+# device counts taken before, compared after. Tests that use these are
+# RUN_SERIAL, since the counts would also see the mounts of tests beside them.
+
+e2e_mount_count() { wc -l </proc/self/mountinfo; }
+e2e_loop_count() { if ((EUID == 0)); then losetup -a | wc -l; else echo 0; fi; }
+
+# The instance sockets (@elements/UID/NAME.INSTANCE) of files named NAME.
+e2e_instance_sockets() {  # NAME
+  grep -c "@elements/[0-9]*/$1\\." /proc/net/unix || true
+}
+
+e2e_snapshot_host() {
+  _e2e_mounts_before=$(e2e_mount_count)
+  _e2e_loops_before=$(e2e_loop_count)
+}
+
+# After a run of $E2E_APP (named NAME) ended: the same mounts and loop
+# devices as at e2e_snapshot_host, no loop device over the file, nothing in
+# TMPDIR, no instance socket of NAME and no process of the container.
+e2e_check_nothing_left() {  # WHEN [NAME]
+  local i mounts loops
+  # The kernel tears a namespace down asynchronously after its last process.
+  for ((i = 0; i < 50; i++)); do
+    mounts=$(e2e_mount_count)
+    loops=$(e2e_loop_count)
+    ((mounts == _e2e_mounts_before && loops == _e2e_loops_before)) && break
+    sleep 0.1
+  done
+  expect_eq "$1: host mount count (/proc/self/mountinfo)" "$mounts" "$_e2e_mounts_before"
+  expect_eq "$1: loop device count (losetup -a)" "$loops" "$_e2e_loops_before"
+  if ((EUID == 0)); then
+    expect_eq "$1: no loop device over the file" "$(losetup -n -O NAME -j "$E2E_APP")" ""
+  fi
+  e2e_check_tmpdir "$1"
+  if [[ -n ${2:-} ]]; then
+    expect_eq "$1: no instance socket left" "$(e2e_instance_sockets "$2")" 0
+  fi
+  if e2e_wait_no_token_process; then
+    e2e_pass "$1: no process of the run left"
+  else
+    e2e_fail "$1: processes left: $(pgrep -a -f -- "$E2E_TOKEN" | tr '\n' ';')"
+  fi
+}
