@@ -378,6 +378,19 @@ e2e_start() {
   e2e_defer "kill -KILL $E2E_PID 2>/dev/null"
 }
 
+# Starts FILE ARGS... in the background, for many runs at once: stdout and
+# stderr in OUT, its pid appended to E2E_PIDS; 120 s at most.
+e2e_start_one_of_many() {  # OUT FILE ARGS...
+  local out=$1
+  shift
+  (
+    _e2e_close_fds
+    cd "$E2E_WORK"
+    exec timeout -k 5 120 "${_e2e_as[@]}" "${_e2e_env[@]}" "$@"
+  ) </dev/null >"$out" 2>&1 &
+  E2E_PIDS+=($!)
+}
+
 # Waits until the background run printed LINE (10 s at most).
 e2e_wait_output() {  # LINE
   local i
