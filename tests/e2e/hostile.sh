@@ -83,6 +83,27 @@ for host_path in "/etc/e2e-$tok-etc" "/e2e-$tok-up" "/e2e-$tok-deep" "/tmp/e2e-$
   fi
 done
 
+# --- bind targets that are themselves symlinks -------------------------------
+# /etc-link -> /etc as a target covers the image's /etc. /up -> ../../.. would
+# cover the container's root, where the bind would silently be out of sight:
+# refused.
+repack "$E2E_WORK/link-target.AppImage" \
+  'ln -s /etc rootfs/etc-link &&
+   jq ".binds = [{source: .binds[0].source, target: \"/etc-link\"}]" .elements/spec.json >spec &&
+   mv spec .elements/spec.json'
+E2E_APP=$E2E_WORK/link-target.AppImage
+if e2e_ran 0 "$E2E_APP" -- "do" cat:/etc/marker "$E2E_TOKEN"; then
+  expect_line "a target that is a symlink to /etc covers the image's /etc" "$E2E_OUT" \
+    "cat:/etc/marker=$tok"
+fi
+repack "$E2E_WORK/root-target.AppImage" \
+  'ln -s ../../.. rootfs/up &&
+   jq ".binds = [{source: .binds[0].source, target: \"/up\"}]" .elements/spec.json >spec &&
+   mv spec .elements/spec.json'
+expect_refused "a target that is a symlink to ../../.." "cannot bind onto /up in the container" \
+  "$E2E_WORK/root-target.AppImage" -- info
+E2E_APP=$good
+
 # --- /proc, /dev, /tmp or /sys a symlink in the image: refused ----------------
 for link in 'proc ../../../proc' 'dev /tmp' 'tmp /' 'sys ../../sys'; do
   read -r dir target <<<"$link"
