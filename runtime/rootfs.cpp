@@ -30,7 +30,12 @@ unique_fd open_in_root(int root, const std::string& path, std::uint64_t flags,
   std::string rel = path;
   while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
   if (rel.empty()) rel = ".";
-  long fd = ::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how);
+  long fd;
+  // The kernel gives up with EAGAIN when a mount or rename anywhere on the
+  // host races a ".." step (a symlink in the image to ../..): try again.
+  int tries = 0;
+  do fd = ::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN && ++tries < 100);
   if (fd < 0) throw_errno("open", path + " in the container");
   return unique_fd(static_cast<int>(fd));
 }
