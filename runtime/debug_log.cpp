@@ -1,8 +1,10 @@
 #include "debug_log.hpp"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace elements::runtime::debug {
@@ -31,6 +33,16 @@ bool enabled() {
 }
 
 void step(std::string_view what) {
+  // ELEMENTS_STOP_AT=PREFIX: the runtime waits at the first step whose text
+  // starts with PREFIX, until it is killed, so that the fault tests can kill
+  // it at a known point. It only holds up the caller's own run, as a
+  // SIGSTOP from the caller would (which PID 1 of a PID namespace ignores).
+  if (const char* stop = std::getenv("ELEMENTS_STOP_AT"); stop && *stop && what.starts_with(stop)) {
+    std::fprintf(stderr, "%s: stopped at \"%.*s\" (ELEMENTS_STOP_AT)\n",
+                 name.empty() ? "elements" : name.c_str(), static_cast<int>(what.size()),
+                 what.data());
+    for (;;) ::pause();
+  }
   if (!on) return;
   double t = now_ms();
   std::fprintf(stderr, "%s: debug: %+8.3f ms  %.*s\n", name.c_str(), t - last_ms,

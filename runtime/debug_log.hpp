@@ -9,6 +9,7 @@ namespace elements::runtime::debug {
 void enable(std::string_view program);
 bool enabled();
 // Prints "elements: +1.234 ms  WHAT" with the time since the previous step.
+// Also the place where ELEMENTS_STOP_AT holds the runtime (see debug_log.cpp).
 void step(std::string_view what);
 
 }  // namespace elements::runtime::debug

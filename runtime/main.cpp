@@ -65,6 +65,18 @@ spec load_spec(const std::string& text) {
   }
 }
 
+// Descriptors the caller left open without O_CLOEXEC would reach the
+// container's command, a way out of it (a directory fd of the host, as in
+// runc's CVE-2024-21626): none survives an exec of the runtime's.
+void close_inherited_fds_on_exec() {
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  // Before Linux 5.11: one by one.
+  for (int fd = 3, max = static_cast<int>(::sysconf(_SC_OPEN_MAX)); fd < max; ++fd) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+}
+
 host_context read_host(const char* argv0) {
   host_context host;
   for (char** e = environ; *e; ++e) host.environ.emplace_back(*e);
@@ -77,6 +89,7 @@ host_context read_host(const char* argv0) {
 }
 
 int run(int argc, char** argv, std::string& program) {
+  close_inherited_fds_on_exec();
   // Where the payload is: inside this file, or beside it for squashfs-root/AppRun.
   self_image self = open_self_image();
   program = base_name(self.file.path);
@@ -151,7 +164,9 @@ int run(int argc, char** argv, std::string& program) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string program = "elements";
+  // Until the runtime knows its own file: how it was called, for errors
+  // about that file itself.
+  std::string program = argc > 0 && argv[0] && *argv[0] ? base_name(argv[0]) : "elements";
   try {
     return run(argc, argv, program);
   } catch (const elements::error& e) {

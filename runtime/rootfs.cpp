@@ -30,7 +30,12 @@ unique_fd open_in_root(int root, const std::string& path, std::uint64_t flags,
   std::string rel = path;
   while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
   if (rel.empty()) rel = ".";
-  long fd = ::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how);
+  long fd;
+  // The kernel gives up with EAGAIN when a mount or rename anywhere on the
+  // host races a ".." step (a symlink in the image to ../..): try again.
+  int tries = 0;
+  do fd = ::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN && ++tries < 100);
   if (fd < 0) throw_errno("open", path + " in the container");
   return unique_fd(static_cast<int>(fd));
 }
@@ -75,6 +80,15 @@ void attach_tree(int tree, int root, const std::string& target_path, bool read_o
   std::uint64_t attrs = extra_attrs | (read_only ? MOUNT_ATTR_RDONLY : 0);
   if (attrs) set_attrs(tree, attrs, recursive, target_path);
   unique_fd target = open_in_root(root, target_path, O_PATH);
+  // A symlink to / (or a chain of ..) in the image would stack the mount on
+  // the container's root, where pivot_root leaves it out of sight: the bind
+  // would silently be missing.
+  struct stat t, r;
+  if (::fstat(target.get(), &t) == 0 && ::fstat(root, &r) == 0 && t.st_dev == r.st_dev &&
+      t.st_ino == r.st_ino)
+    throw error("cannot bind onto " + target_path +
+                " in the container: the image makes it a symlink to / (hint: the image is damaged "
+                "or crafted; bind onto another target, or pack the image again without that link)");
   if (::move_mount(tree, "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) !=
       0)
     throw_errno("bind onto", target_path);

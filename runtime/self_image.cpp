@@ -1,6 +1,7 @@
 #include "self_image.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <climits>
@@ -34,7 +35,13 @@ self_image open_self_image() {
   self.file.fd.reset(check(::open(open_path, O_RDONLY | O_CLOEXEC), "open", self.file.path));
   self.extent = payload::read_elf_extent(self.file.fd.get(), self.file.path);
   self.file.offset = self.extent.end;
-  self.has_payload = payload::has_squashfs_at(self.file.fd.get(), self.file.offset);
+  // Only the runtime alone (squashfs-root/AppRun) ends where its ELF does and
+  // reads the payload beside it. Bytes after the ELF are a payload: a
+  // damaged one when squashfs' magic is missing, which reading it reports.
+  struct stat st {};
+  self.has_payload = payload::has_squashfs_at(self.file.fd.get(), self.file.offset) ||
+                     (::fstat(self.file.fd.get(), &st) == 0 &&
+                      static_cast<std::uint64_t>(st.st_size) > self.file.offset);
   return self;
 }
 

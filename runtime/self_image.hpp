@@ -13,7 +13,9 @@ namespace elements::runtime {
 struct self_image {
   payload_file file;
   payload::elf_extent extent;
-  bool has_payload = false;  // false for squashfs-root/AppRun: the payload is beside it
+  // false for squashfs-root/AppRun, whose payload is beside it; true when
+  // anything follows the ELF, even a damaged payload
+  bool has_payload = false;
 };
 
 // Opens $TARGET_APPIMAGE or /proc/self/exe and locates the payload.

@@ -12,6 +12,7 @@
 #include <map>
 #include <vector>
 
+#include "debug_log.hpp"
 #include "elements/error.hpp"
 #include "squash_image.hpp"
 
@@ -48,6 +49,7 @@ class extractor {
   std::vector<dir_frame> dirs_;
   std::map<std::uint32_t, std::string> first_link_;  // inode number -> path
   std::vector<char> buf_;
+  bool wrote_file_ = false;
 
   [[noreturn]] void fail(std::string_view what, const std::string& path, int err = errno);
   int current_dir();
@@ -190,6 +192,10 @@ void extractor::run() {
     switch (in.base.mode & S_IFMT) {
       case S_IFREG:
         write_file(dir, name, path, in);
+        // A point in the middle of an extraction, for debug output and the
+        // fault tests (ELEMENTS_STOP_AT).
+        if (!wrote_file_) debug::step("extracting: first file written");
+        wrote_file_ = true;
         break;
       case S_IFLNK:
         replace(dir, name, path);

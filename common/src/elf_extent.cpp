@@ -12,6 +12,12 @@
 namespace elements::payload {
 namespace {
 
+// Every way the ELF part can be wrong has the same fix.
+error damaged(std::string_view name, std::string_view what) {
+  return error(std::string(name) + ": " + std::string(what) +
+               " (hint: the file is damaged or truncated; download or build it again)");
+}
+
 void read_exact(int fd, void* buf, std::size_t size, std::uint64_t offset, std::string_view name,
                 std::string_view what) {
   auto* p = static_cast<char*>(buf);
@@ -22,8 +28,7 @@ void read_exact(int fd, void* buf, std::size_t size, std::uint64_t offset, std::
       throw_errno("read", name);
     }
     if (n == 0)
-      throw error(std::string(name) + ": truncated file: its " + std::string(what) +
-                  " lies past the end (hint: download or build the file again)");
+      throw damaged(name, "truncated file: its " + std::string(what) + " lies past the end");
     p += n;
     size -= static_cast<std::size_t>(n);
     offset += static_cast<std::uint64_t>(n);
@@ -38,23 +43,21 @@ elf_extent read_elf_extent(int fd, std::string_view name) {
   const auto file_size = static_cast<std::uint64_t>(st.st_size);
 
   Elf64_Ehdr eh{};
-  if (file_size < sizeof eh)
-    throw error(std::string(name) + ": not an ELF file: too short for an ELF header");
+  if (file_size < sizeof eh) throw damaged(name, "not an ELF file: too short for an ELF header");
   read_exact(fd, &eh, sizeof eh, 0, name, "ELF header");
-  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
-    throw error(std::string(name) + ": not an ELF file");
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) throw damaged(name, "not an ELF file");
   if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
-    throw error(std::string(name) + ": not a 64-bit little-endian ELF file");
+    throw damaged(name, "not a 64-bit little-endian ELF file");
   if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0)
-    throw error(std::string(name) + ": ELF file without a usable section header table");
+    throw damaged(name, "ELF file without a usable section header table");
 
   elf_extent ext;
   ext.appimage_magic = std::memcmp(eh.e_ident + 8, appimage_magic, sizeof appimage_magic) == 0;
 
   const std::uint64_t table_size = std::uint64_t{eh.e_shnum} * eh.e_shentsize;
   if (eh.e_shoff > file_size || table_size > file_size - eh.e_shoff)
-    throw error(std::string(name) +
-                ": corrupt ELF file: its section header table points past the end of the file");
+    throw damaged(name,
+                  "corrupt ELF file: its section header table points past the end of the file");
   std::vector<Elf64_Shdr> sh(eh.e_shnum);
   read_exact(fd, sh.data(), table_size, eh.e_shoff, name, "section header table");
   ext.end = eh.e_shoff + table_size;
@@ -62,8 +65,7 @@ elf_extent read_elf_extent(int fd, std::string_view name) {
   for (const auto& s : sh) {
     if (s.sh_type == SHT_NOBITS) continue;
     if (s.sh_offset > file_size || s.sh_size > file_size - s.sh_offset)
-      throw error(std::string(name) +
-                  ": corrupt ELF file: a section points past the end of the file");
+      throw damaged(name, "corrupt ELF file: a section points past the end of the file");
     ext.end = std::max(ext.end, s.sh_offset + s.sh_size);
   }
 

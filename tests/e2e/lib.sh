@@ -114,8 +114,8 @@ expect_no_match() {  # DESCRIPTION TEXT ERE: no line of TEXT matches
 }
 
 # The value of KEY in the probe's "key=value" output.
-probe_value() {  # TEXT KEY
-  sed -n "s/^$2=//p" <<<"$1" | head -n 1
+probe_value() {  # TEXT KEY (taken literally: it may hold / or .)
+  awk -v key="$2=" 'index($0, key) == 1 { print substr($0, length(key) + 1); exit }' <<<"$1"
 }
 
 # ---------------------------------------------------------------------------
@@ -253,6 +253,16 @@ _e2e_setup_user() {
   fi
 }
 
+# Holds the lock on /dev/fuse's mode until the test ends: no test of this or
+# another build tree changes it meanwhile, so its mode is the one at rest.
+# Taken once: a second open of the lock file would wait for the first.
+_e2e_dev_fuse_lock=
+e2e_lock_dev_fuse() {
+  [[ -z $_e2e_dev_fuse_lock ]] || return 0
+  exec {_e2e_dev_fuse_lock}>/run/lock/elements-e2e-dev-fuse
+  flock -w 900 "$_e2e_dev_fuse_lock" || e2e_fail "another test run holds /dev/fuse for 15 minutes"
+}
+
 # Gives the unprivileged user /dev/fuse as distributions ship it (0666);
 # restores the previous mode on exit. Tests that call this hold the CTest
 # resource lock "dev_fuse", so no two of them overlap in one run, and a lock
@@ -263,14 +273,8 @@ _e2e_open_dev_fuse() {
       e2e_skip "/dev/fuse is not usable by $(id -un) and fusermount3 is missing"
     return 0
   }
-  # Once per test: a second flock on a new descriptor would wait for the
-  # first, held by this very shell, until the test's timeout kills it
-  # (before it can restore the mode).
-  [[ -z ${_e2e_dev_fuse_lock:-} ]] || return 0
-  local old lock
-  exec {lock}>/run/lock/elements-e2e-dev-fuse
-  _e2e_dev_fuse_lock=$lock
-  flock -w 900 "$lock" || e2e_fail "another test run holds /dev/fuse for 15 minutes"
+  local old
+  e2e_lock_dev_fuse
   old=$(stat -c %a /dev/fuse)
   e2e_defer "chmod $old /dev/fuse"
   chmod 0666 /dev/fuse
@@ -405,6 +409,19 @@ e2e_start() {
   e2e_defer "kill -KILL $E2E_PID 2>/dev/null"
 }
 
+# Starts FILE ARGS... in the background, for many runs at once: stdout and
+# stderr in OUT, its pid appended to E2E_PIDS; 120 s at most.
+e2e_start_one_of_many() {  # OUT FILE ARGS...
+  local out=$1
+  shift
+  (
+    _e2e_close_fds
+    cd "$E2E_WORK"
+    exec timeout -k 5 120 "${_e2e_as[@]}" "${_e2e_env[@]}" "$@"
+  ) </dev/null >"$out" 2>&1 &
+  E2E_PIDS+=($!)
+}
+
 # Waits until the background run printed LINE (10 s at most).
 e2e_wait_output() {  # LINE
   local i
@@ -506,4 +523,50 @@ e2e_check_mount_path() {
         e2e_pass "payload by the extract path ($seen)"
       else e2e_fail "expected the extract path (extracted under XDG_CACHE_HOME); $seen"; fi ;;
   esac
+}
+
+# ---------------------------------------------------------------------------
+# Nothing outlives a run (DESIGN.md section 3): host-wide mount and loop
+# device counts taken before, compared after. Tests that use these are
+# RUN_SERIAL, since the counts would also see the mounts of tests beside them.
+
+e2e_mount_count() { wc -l </proc/self/mountinfo; }
+e2e_loop_count() { if ((EUID == 0)); then losetup -a | wc -l; else echo 0; fi; }
+
+# The instance sockets (@elements/UID/NAME.INSTANCE) of files named NAME.
+e2e_instance_sockets() {  # NAME
+  grep -c "@elements/[0-9]*/$1\\." /proc/net/unix || true
+}
+
+e2e_snapshot_host() {
+  _e2e_mounts_before=$(e2e_mount_count)
+  _e2e_loops_before=$(e2e_loop_count)
+}
+
+# After a run of $E2E_APP (named NAME) ended: the same mounts and loop
+# devices as at e2e_snapshot_host, no loop device over the file, nothing in
+# TMPDIR, no instance socket of NAME and no process of the container.
+e2e_check_nothing_left() {  # WHEN [NAME]
+  local i mounts loops
+  # The kernel tears a namespace down asynchronously after its last process.
+  for ((i = 0; i < 50; i++)); do
+    mounts=$(e2e_mount_count)
+    loops=$(e2e_loop_count)
+    ((mounts == _e2e_mounts_before && loops == _e2e_loops_before)) && break
+    sleep 0.1
+  done
+  expect_eq "$1: host mount count (/proc/self/mountinfo)" "$mounts" "$_e2e_mounts_before"
+  expect_eq "$1: loop device count (losetup -a)" "$loops" "$_e2e_loops_before"
+  if ((EUID == 0)); then
+    expect_eq "$1: no loop device over the file" "$(losetup -n -O NAME -j "$E2E_APP")" ""
+  fi
+  e2e_check_tmpdir "$1"
+  if [[ -n ${2:-} ]]; then
+    expect_eq "$1: no instance socket left" "$(e2e_instance_sockets "$2")" 0
+  fi
+  if e2e_wait_no_token_process; then
+    e2e_pass "$1: no process of the run left"
+  else
+    e2e_fail "$1: processes left: $(pgrep -a -f -- "$E2E_TOKEN" | tr '\n' ';')"
+  fi
 }

@@ -164,6 +164,7 @@ static int cmd_info(void) {
   out("ppid=%d\n", getppid());
   out("uid=%u\n", getuid());
   out("gid=%u\n", getgid());
+  out("euid=%u\n", geteuid());
   out("hostname=%s\n", host);
   out("cwd=%s\n", cwd);
   out("root_writable=%s\n", writable("/", buf, sizeof buf));
@@ -322,12 +323,34 @@ static const char* write_file(const char* path, const char* text, char* buf, siz
   return ok ? "yes" : buf;
 }
 
+/* The options of the mount at PATH as /proc/self/mountinfo lists them (the
+ * last one there: the one in sight), e.g. "ro,nosuid,nodev,relatime". */
+static void mount_options(const char* path, char* buf, size_t size) {
+  snprintf(buf, size, "not a mount point");
+  FILE* f = fopen("/proc/self/mountinfo", "re");
+  if (!f) {
+    failed(buf, size);
+    return;
+  }
+  char line[4096];
+  while (fgets(line, sizeof line, f)) {
+    char point[PATH_MAX], opts[1024];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s %1023s", point, opts) == 2 && !strcmp(point, path))
+      snprintf(buf, size, "%s", opts);
+  }
+  fclose(f);
+}
+
 /* Several reports and actions in one run, in order, each a word:
  *   args env info net     as the subcommands of those names (net: the
  *                         interfaces, "net=lo:up,...")
  *   write:PATH[=TEXT]     "write:PATH=yes" or "=no (ERRNO)"; TEXT default "probe"
  *   cat:PATH              "cat:PATH=" and the file's first line, or "no (ERRNO)"
  *   ls:PATH               "ls:PATH=" and the sorted names in the folder
+ *   open-w:PATH           "open-w:PATH=yes" when PATH opens for writing (not
+ *                         truncated), or "no (ERRNO)"
+ *   mnt:PATH              "mnt:PATH=" and the options of the mount at PATH
+ *   exec:PATH             replaces the probe with "PATH info" (a setuid copy)
  *   sleep:SECONDS         "sleeping", then sleeps
  *   exit:N                ends at once with status N
  * Other words are ignored, so the spec's own command words can sit among them. */
@@ -355,13 +378,30 @@ static int cmd_do(int argc, char** argv) {
         out("cat:%s=%s\n", w + 4, failed(buf, sizeof buf));
         continue;
       }
-      if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
+      if (!fgets(buf, sizeof buf, f)) {
+        if (ferror(f))
+          failed(buf, sizeof buf);
+        else
+          buf[0] = '\0';
+      }
       buf[strcspn(buf, "\n")] = '\0';
       fclose(f);
       out("cat:%s=%s\n", w + 4, buf);
     } else if (!strncmp(w, "ls:", 3)) {
       list_dir(w + 3, buf, sizeof buf);
       out("ls:%s=%s\n", w + 3, buf);
+    } else if (!strncmp(w, "open-w:", 7)) {
+      int fd = open(w + 7, O_WRONLY | O_CLOEXEC);
+      out("open-w:%s=%s\n", w + 7, fd >= 0 ? "yes" : failed(buf, sizeof buf));
+      if (fd >= 0) close(fd);
+    } else if (!strncmp(w, "mnt:", 4)) {
+      mount_options(w + 4, buf, sizeof buf);
+      out("mnt:%s=%s\n", w + 4, buf);
+    } else if (!strncmp(w, "exec:", 5)) {
+      char* const args[] = {w + 5, "info", NULL};
+      execv(w + 5, args);
+      out("exec:%s=%s\n", w + 5, failed(buf, sizeof buf));
+      return 1;
     } else if (!strncmp(w, "sleep:", 6)) {
       out("sleeping\n");
       sleep_ms(atol(w + 6) * 1000L);

@@ -42,6 +42,7 @@ case $1 in
     fi
     echo "$PPID" >"$token"
     if [[ -c /dev/fuse && -z $(other_runs) ]]; then
+      e2e_lock_dev_fuse
       stat -c %a /dev/fuse >"$mode_file"
       echo "/dev/fuse mode $(<"$mode_file")"
     fi
@@ -72,6 +73,7 @@ $left"
       fi
     fi
     if [[ -f $mode_file && -c /dev/fuse ]]; then
+      e2e_lock_dev_fuse
       want=$(<"$mode_file")
       now=$(stat -c %a /dev/fuse)
       if [[ $now != "$want" ]]; then

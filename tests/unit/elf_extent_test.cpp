@@ -89,6 +89,8 @@ TEST_CASE("a truncated or corrupt ELF file is a clear error, not a crash", "[uni
   SECTION("section table past the end") {
     temp_file f(std::vector<char>(data.begin(), data.begin() + static_cast<long>(data.size() / 2)));
     CHECK_THROWS_WITH(payload::read_elf_extent(f.fd.get(), "app"), Catch::Contains("past the end"));
+    CHECK_THROWS_WITH(payload::read_elf_extent(f.fd.get(), "app"),
+                      Catch::Contains("(hint: the file is damaged or truncated"));
   }
   SECTION("section offset past the end") {
     std::vector<char> bad = data;

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Damaged and crafted files, for one mode (see lib.sh): cut short, an ELF
+# header pointing past the end, a payload that is not squashfs, squashfs
+# tables and data blocks overwritten. Each is refused with status 125 and
+# one line naming the file and what is wrong; never a crash, a hang or a
+# mount left behind. A damaged data block of a file the command reads is
+# the command's read error (EIO) where the payload is mounted, and refused
+# where it would be extracted.
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+e2e_mode "${1:?usage: damaged_files.sh MODE}"
+e2e_rootfs
+# Several compressed blocks of 128 KiB, none of them a fragment.
+head -c 600000 < <(yes "a line of a file that compresses well") >"$E2E_WORK/rootfs/big"
+e2e_pack good
+good=$E2E_APP
+offset=$("$good" --appimage-offset)
+e2e_snapshot_host
+
+# FILE: a copy of the good file, executable by the test user.
+copy() { cp "$good" "$E2E_WORK/$1.AppImage" && chmod 0755 "$E2E_WORK/$1.AppImage"; }
+# Overwrites COUNT bytes of FILE at OFFSET with the byte BYTE (octal).
+overwrite() {  # FILE OFFSET COUNT BYTE
+  head -c "$3" /dev/zero | tr '\0' "\\$4" |
+    dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+# Writes the little-endian integer VALUE of WIDTH bytes at OFFSET in FILE.
+poke() {  # FILE OFFSET WIDTH VALUE
+  local i bytes=
+  for ((i = 0; i < $3; i++)); do bytes+=$(printf '\\x%02x' $((($4 >> (8 * i)) & 255))); done
+  printf %b "$bytes" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+# The little-endian u64 at OFFSET in FILE.
+peek64() { od -An -t u8 -j "$2" -N 8 "$1" | tr -d ' '; }
+
+# Runs the file and checks status 125 with one line on stderr naming the
+# file, matching ERE and giving a hint; the runs' leftovers are checked at
+# the end.
+expect_refused() {  # NAME ERE ARGS...
+  local name=$1 ere=$2 app=$E2E_WORK/$1.AppImage
+  shift 2
+  e2e_run "$app" "$@"
+  if ((E2E_RC == 125)) && [[ $(wc -l <<<"$E2E_ERR") == 1 && $E2E_ERR =~ $ere &&
+    $E2E_ERR == *"(hint: "* ]]; then
+    e2e_pass "$name: status 125, '$E2E_ERR'"
+  else
+    e2e_fail "$name: expected status 125 and one line matching /$ere/ with a hint; got $E2E_RC and:
+$E2E_ERR"
+  fi
+}
+
+# --- cut short: in the runtime's section table, at the payload, in its
+# superblock, in its middle, in its last table. (Cut before the end of the
+# runtime's loadable segments, the kernel cannot start it at all: exec
+# fails or the process dies of SIGSEGV before any of its code runs.)
+bytes_used=$(peek64 "$good" $((offset + 40)))
+for cut in "sections $((offset - 64))" "payload-missing $offset" "superblock $((offset + 50))" \
+  "payload-half $((offset + bytes_used / 2))" "payload-tail $((offset + bytes_used - 100))"; do
+  read -r name at <<<"$cut"
+  copy "cut-$name"
+  truncate -s "$at" "$E2E_WORK/cut-$name.AppImage"
+  expect_refused "cut-$name" "cut-$name\.AppImage" -- info
+done
+
+# --- the ELF header: section table past the end, or absurdly many sections
+copy shoff
+poke "$E2E_WORK/shoff.AppImage" 40 8 $((1 << 40))  # e_shoff
+expect_refused shoff "shoff\.AppImage.*(ELF|section)" -- info
+copy shnum
+poke "$E2E_WORK/shnum.AppImage" 60 2 65535  # e_shnum
+expect_refused shnum "shnum\.AppImage.*(ELF|section)" -- info
+
+# --- a payload that is not squashfs
+copy magic
+overwrite "$E2E_WORK/magic.AppImage" "$offset" 4 101  # "AAAA" over "hsqs"
+expect_refused magic "magic\.AppImage.*squashfs" -- info
+{ head -c "$offset" "$good" && head -c 65536 /dev/urandom; } >"$E2E_WORK/random.AppImage"
+chmod 0755 "$E2E_WORK/random.AppImage"
+expect_refused random "random\.AppImage.*squashfs" -- info
+
+# --- squashfs tables: the inode table start past the end, the directory
+# table overwritten (the superblock holds both starts: bytes 64 and 72)
+copy inode-table
+poke "$E2E_WORK/inode-table.AppImage" $((offset + 64)) 8 $((1 << 40))
+expect_refused inode-table "inode-table\.AppImage" -- info
+copy dir-table
+dir_table=$(peek64 "$good" $((offset + 72)))
+overwrite "$E2E_WORK/dir-table.AppImage" $((offset + dir_table)) 64 377
+expect_refused dir-table "dir-table\.AppImage" -- info
+
+# --- the compressed data blocks of /big overwritten
+tail -c +$((offset + 1)) "$good" >"$E2E_WORK/payload.sqfs"
+stat_big=$(rdsquashfs -s /rootfs/big "$E2E_WORK/payload.sqfs")
+rm -f "$E2E_WORK/payload.sqfs"
+blocks_start=$(sed -n 's/^Blocks start: //p' <<<"$stat_big")
+blocks_size=$(sed -n 's/^.*Block #[0-9]* size: \([0-9]*\) (compressed)$/\1/p' <<<"$stat_big" |
+  paste -sd+)
+blocks_size=$((${blocks_size:-0}))
+if [[ -z $blocks_start ]] || ((blocks_size == 0)); then
+  e2e_fail "rdsquashfs shows no compressed blocks of /rootfs/big: $stat_big"
+else
+  copy data-block
+  overwrite "$E2E_WORK/data-block.AppImage" $((offset + blocks_start)) "$blocks_size" 377
+  if [[ $E2E_EXPECT_PATH == extract ]]; then
+    expect_refused data-block "data-block\.AppImage|/big" -- "do" cat:/big
+    expect_eq "data-block: nothing half-extracted is kept in the cache" \
+      "$(find "$E2E_WORK/cache" -mindepth 2 -maxdepth 2 -name '[!.]*' | wc -l)" 0
+  else
+    # Mounted, the image is read as the command asks: the command sees an
+    # I/O error and its status is its own.
+    e2e_run "$E2E_WORK/data-block.AppImage" -- "do" cat:/big cat:/etc/passwd exit:3
+    expect_eq "data-block: the command's own status" "$E2E_RC" 3
+    expect_line "data-block: reading the damaged file fails with EIO" "$E2E_OUT" \
+      "cat:/big=no (EIO)"
+    expect_line "data-block: the rest of the image reads" "$E2E_OUT" \
+      "cat:/etc/passwd=root:x:0:0:root:/root:/bin/sh"
+  fi
+fi
+
+e2e_check_nothing_left "after the damaged files"
+e2e_done
