@@ -79,11 +79,12 @@ case $case in
     nothing_left "a failing copy"
 
     # A source file that goes away after the tree was read: big comes first
-    # in name order, so zz-gone is removed while big is being compressed.
+    # in name order, so zz-gone is removed while big is being compressed
+    # (by xz, slow enough that the removal always lands first).
     pack_big_file "$E2E_WORK/rootfs/big" 24
     printf 'soon gone\n' >"$E2E_WORK/rootfs/zz-gone"
     pack_definition gone dir:rootfs
-    pack_start --progress never -o out/gone.AppImage gone.json
+    pack_start --progress never --compression xz -o out/gone.AppImage gone.json
     wait_mid_write
     rm "$E2E_WORK/rootfs/zz-gone"
     rc=0
