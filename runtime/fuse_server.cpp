@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -43,6 +44,18 @@ constexpr std::size_t data_cache_blocks = 16;
 
 std::uint32_t encode_dev(unsigned major, unsigned minor) {
   return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+
+// fork() copies only the thread that calls it: a child forked while the
+// serving thread is inside a request could inherit a lock that thread holds
+// (a sanitizer's allocator lock, a libc one) and wait on it forever. A fork
+// therefore waits until the server is between requests.
+std::mutex serving;
+void hold_serving() {
+  serving.lock();
+}
+void release_serving() {
+  serving.unlock();
 }
 
 }  // namespace
@@ -80,6 +93,7 @@ struct fuse_server::state {
         return note_cpu();
       }
       if (fds[1].revents) return note_cpu();
+      const std::lock_guard<std::mutex> no_fork_meanwhile(serving);
       // Non-blocking: a request may be withdrawn between poll and read
       // (ENOENT), and ENODEV means unmounted or aborted.
       ssize_t n = ::read(connection.get(), request.data(), request.size());
@@ -446,6 +460,9 @@ fuse_server::fuse_server(const payload_file& file, unique_fd connection, std::ui
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
   scope_exit restore([&] { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); });
+  static std::once_flag fork_guard;
+  std::call_once(fork_guard,
+                 [] { ::pthread_atfork(hold_serving, release_serving, release_serving); });
   try {
     s.thread = std::thread([&s] { s.serve(); });
   } catch (const std::system_error& e) {
