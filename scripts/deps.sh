@@ -25,6 +25,8 @@ packages=(
   umoci
   # formatting
   clang-format
+  # the ASan/UBSan build and the libFuzzer targets (scripts/test.sh)
+  clang libclang-rt-14-dev
 )
 
 if [[ ${1:-} == --list ]]; then
