@@ -301,6 +301,16 @@ definition parse_definition(std::string_view text, const std::filesystem::path& 
     auto [line, column] = line_column(text, e.byte > 0 ? e.byte - 1 : 0);
     throw usage_error(def.file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
                       syntax_message(e));
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double ("1e999") is valid JSON nlohmann cannot hold.
+    // It names the number but not where it is: the first place it appears.
+    const std::string_view what = e.what();
+    const auto open = what.find('\''), close = what.rfind('\'');
+    const auto token = open < close ? what.substr(open + 1, close - open - 1) : std::string_view();
+    auto [line, column] = line_column(text, token.empty() ? 0 : text.find(token));
+    throw usage_error(def.file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+                      std::string(what.substr(what.find("] ") + 2)) +
+                      " (too large for a number: write it as a string)");
   }
   reader(def, from_option).read(doc);
   return def;

@@ -105,7 +105,7 @@ class docker_archive {
               ": the archive is damaged or was altered (save the image again)");
     try {
       return json::parse(config_bytes_);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       damaged("the config " + config_member_ + " is not valid JSON: " + e.what());
     }
   }
@@ -185,7 +185,7 @@ class docker_archive {
                         " (docker-archive: reads what \"docker save\" writes)");
     try {
       manifest_ = json::parse(*manifest);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       damaged(std::string("manifest.json is not valid JSON: ") + e.what());
     }
   }

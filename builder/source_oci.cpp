@@ -167,7 +167,7 @@ class layout {
   json parse(const std::string& bytes, const std::string& what) const {
     try {
       return json::parse(bytes);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       damaged(what + " is not valid JSON: " + e.what());
     }
   }

@@ -40,6 +40,8 @@ packages=(
   # packaging: man pages (groff, man), completions (bash-completion, zsh), the
   # Debian package (dpkg-shlibdeps) and its lint
   groff-base man-db bash-completion zsh dpkg-dev lintian
+  # the ASan/UBSan build and the libFuzzer targets (scripts/test.sh)
+  clang libclang-rt-14-dev
 )
 
 if [[ ${1:-} == --list ]]; then

@@ -69,8 +69,9 @@ elf_extent read_elf_extent(int fd, std::string_view name) {
     ext.end = std::max(ext.end, s.sh_offset + s.sh_size);
   }
 
-  // Section names, for the AppImage sections.
-  if (eh.e_shstrndx < sh.size()) {
+  // Section names, for the AppImage sections. A SHT_NOBITS table has no
+  // bytes in the file (its size was not checked above): no names then.
+  if (eh.e_shstrndx < sh.size() && sh[eh.e_shstrndx].sh_type != SHT_NOBITS) {
     const auto& strtab = sh[eh.e_shstrndx];
     std::vector<char> names(strtab.sh_size + 1, '\0');
     read_exact(fd, names.data(), strtab.sh_size, strtab.sh_offset, name, "section names");

@@ -26,8 +26,7 @@ std::string_view errno_hint(int err, std::string_view what) {
   }
 }
 
-void throw_errno(std::string_view what, std::string_view path, int err,
-                 std::source_location where) {
+void throw_errno(std::string_view what, std::string_view path, int err, source_location where) {
   std::string msg = "cannot ";
   msg += what;
   if (!path.empty()) {

@@ -72,6 +72,15 @@ class expander {
       return get(n, evaluate).value_or("");
     }
     ++pos_;
+    // Each level is a call frame: a hostile spec must not overflow the stack.
+    if (depth_ == max_depth)
+      fail("\"${\" at offset " + std::to_string(start) + " nests deeper than " +
+           std::to_string(max_depth) + " levels (simplify the expansion)");
+    ++depth_;
+    struct leave {
+      int& depth;
+      ~leave() { --depth; }
+    } leave_level{depth_};
     std::string_view n = name();
     if (n.empty()) {
       std::size_t close = text_.find('}', start);
@@ -118,9 +127,12 @@ class expander {
     return result;
   }
 
+  static constexpr int max_depth = 64;
+
   std::string_view text_;
   const expand_lookup* lookup_;
   std::size_t pos_ = 0;
+  int depth_ = 0;  // of ${...} around pos_
 };
 
 }  // namespace

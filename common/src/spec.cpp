@@ -1,6 +1,7 @@
 #include "elements/spec.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 
 #include "elements/error.hpp"
@@ -217,7 +218,8 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
        "passEnv", "binds", "resolvConf", "network", "writable", "hostname", "ps1Color"});
   spec s;
   if (!doc.contains("version")) v.fail("", "missing required field \"version\"");
-  if (!doc["version"].is_number_integer() || doc["version"].get<int>() != 1)
+  // Read as 64 bits: get<int>() would truncate 4294967297 to 1.
+  if (!doc["version"].is_number_integer() || doc["version"].get<std::int64_t>() != 1)
     v.fail("/version", "must be 1 (this runtime reads spec version 1)");
   if (!doc.contains("name")) v.fail("", "missing required field \"name\"");
   s.name = v.string(doc["name"], "/name");
@@ -328,9 +330,9 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
   if (doc.contains("hostname")) s.hostname = v.expandable(doc["hostname"], "/hostname");
   if (doc.contains("ps1Color")) {
     const auto& c = doc["ps1Color"];
-    if (!c.is_number_integer() || c.get<int>() < 0 || c.get<int>() > 99)
+    if (!c.is_number_integer() || c.get<std::int64_t>() < 0 || c.get<std::int64_t>() > 99)
       v.fail("/ps1Color", "must be an integer from 0 to 99");
-    s.ps1_color = c.get<int>();
+    s.ps1_color = static_cast<int>(c.get<std::int64_t>());
   }
   return s;
 }

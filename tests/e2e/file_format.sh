@@ -34,7 +34,12 @@ magic=$(dd if="$app" bs=1 skip="$offset" count=4 status=none)
 expect_eq "squashfs magic at the offset" "$magic" hsqs
 expect_eq "AppImage type 2 magic at e_ident[8..10]" \
   "$(od -An -tx1 -j8 -N3 "$app" | tr -d ' \n')" 414902
-expect_match "file(1) sees a static ELF" "$(file -b "$app")" 'ELF 64-bit.*statically linked'
+# ASan needs the dynamic loader (cmake/sanitizers.cmake).
+if [[ ${E2E_SANITIZE:-OFF} == ON ]]; then
+  expect_match "file(1) sees an ELF (dynamic under ELEMENTS_SANITIZE)" "$(file -b "$app")" 'ELF 64-bit'
+else
+  expect_match "file(1) sees a static ELF" "$(file -b "$app")" 'ELF 64-bit.*statically linked'
+fi
 
 # --- standard tools read the payload
 if listing=$(unsquashfs -o "$offset" -l "$app" 2>&1); then

@@ -75,6 +75,13 @@ TEST_CASE("a JSON syntax error names the file, line and column", "[unit]") {
   CHECK(refusal("", "element.json").starts_with("element.json:1:1: "));
 }
 
+TEST_CASE("a number too large for JSON names the file, line and column", "[unit]") {
+  // It escaped as nlohmann's out_of_range (found by elements-fuzz-definition).
+  CHECK(refusal("{\"name\": \"web\",\n \"x\": 99999e9999999999999}", "element.json") ==
+        "element.json:2:7: number overflow parsing '99999e9999999999999' (too large for a number: "
+        "write it as a string)");
+}
+
 TEST_CASE("line and column count characters, not bytes", "[unit]") {
   CHECK(line_column("abc", 0) == std::pair<std::size_t, std::size_t>{1, 1});
   CHECK(line_column("abc", 2) == std::pair<std::size_t, std::size_t>{1, 3});

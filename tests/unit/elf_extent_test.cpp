@@ -107,4 +107,21 @@ TEST_CASE("a truncated or corrupt ELF file is a clear error, not a crash", "[uni
     temp_file f(bad);
     CHECK_THROWS_WITH(payload::read_elf_extent(f.fd.get(), "app"), Catch::Contains("past the end"));
   }
+  SECTION("section names in a table without bytes in the file") {
+    // Its size was never checked against the file: reading 1 TiB of names
+    // crashed the runtime (found by elements-fuzz-elf).
+    std::vector<char> bad = data;
+    Elf64_Ehdr eh;
+    std::memcpy(&eh, bad.data(), sizeof eh);
+    Elf64_Shdr names;
+    char* at = bad.data() + eh.e_shoff + eh.e_shstrndx * sizeof names;
+    std::memcpy(&names, at, sizeof names);
+    names.sh_type = SHT_NOBITS;
+    names.sh_size = 1ull << 40;
+    std::memcpy(at, &names, sizeof names);
+    temp_file f(bad);
+    const auto ext = payload::read_elf_extent(f.fd.get(), "app");
+    CHECK(ext.end <= bad.size());
+    CHECK_FALSE(ext.upd_info);
+  }
 }

@@ -153,3 +153,18 @@ TEST_CASE("is_expansion_name", "[unit][expand]") {
   CHECK_FALSE(elements::is_expansion_name("1a"));
   CHECK_FALSE(elements::is_expansion_name("dry-run"));
 }
+
+TEST_CASE("deeply nested words are an error, not a stack overflow", "[unit][expand]") {
+  // 13000 levels overflowed the stack (found by elements-fuzz-expand).
+  auto nested = [](int levels) {
+    std::string text;
+    for (int i = 0; i < levels; ++i) text += "${UNSET:-";
+    return text + "x" + std::string(static_cast<std::size_t>(levels), '}');
+  };
+  CHECK(ex(nested(64)) == "x");
+  CHECK_THAT(error_of(nested(65)),
+             Catch::EndsWith("\"${\" at offset 576 nests deeper than 64 levels (simplify the "
+                             "expansion)"));
+  CHECK_THROWS_AS(check_expansion(nested(13000)), expand_error);
+  CHECK_THROWS_AS(ex(nested(13000)), expand_error);
+}

@@ -116,6 +116,17 @@ TEST_CASE("malformed specs are refused with the JSON pointer of the fault", "[un
   CHECK_THAT(error_of(with("resolvConf", 1)), StartsWith("/resolvConf: must be true or false"));
 }
 
+TEST_CASE("a version or ps1Color past 32 bits is refused, not truncated", "[unit][spec]") {
+  using Catch::StartsWith;
+  // 2^32 + 1 and 2^32 + 50 once read as 1 and 50.
+  CHECK_THAT(error_of(with("version", 4294967297ll)), StartsWith("/version: must be 1"));
+  CHECK_THAT(error_of(with("ps1Color", 4294967346ll)),
+             StartsWith("/ps1Color: must be an integer from 0 to 99"));
+  CHECK_THAT(error_of(with("ps1Color", 18446744073709551615ull)),
+             StartsWith("/ps1Color: must be an integer from 0 to 99"));
+  CHECK(elements::parse_spec(with("ps1Color", 99)).ps1_color == 99);
+}
+
 TEST_CASE("malformed args are refused with their pointer", "[unit][spec]") {
   using Catch::StartsWith;
   CHECK_THAT(error_of(with_arg({{"env", "X"}})),

@@ -21,7 +21,7 @@ using expand_lookup = std::function<std::optional<std::string>(std::string_view 
 class expand_error : public error {
  public:
   expand_error(const std::string& message, bool unset,
-               std::source_location where = std::source_location::current())
+               source_location where = source_location::current())
       : error(message, exit_start_failed, {}, where), unset_(unset) {}
 
   // True for ${NAME:?message}: the message is the packager's words to the user.
