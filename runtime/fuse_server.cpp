@@ -85,7 +85,9 @@ struct fuse_server::state {
   }
 
   // libsquashfuse keeps per-image caches without locks: one thread serves.
-  void serve() {
+  void serve(int started) {
+    const std::uint64_t one = 1;
+    (void)!::write(started, &one, sizeof one);
     pollfd fds[2] = {{connection.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
     for (;;) {
       if (::poll(fds, 2, -1) < 0) {
@@ -463,11 +465,17 @@ fuse_server::fuse_server(const payload_file& file, unique_fd connection, std::ui
   static std::once_flag fork_guard;
   std::call_once(fork_guard,
                  [] { ::pthread_atfork(hold_serving, release_serving, release_serving); });
+  // A thread that is still starting may hold locks of the allocator (a
+  // sanitizer's, which has no fork handlers); it has none once it serves.
+  const unique_fd started(check(::eventfd(0, EFD_CLOEXEC), "create", "an eventfd"));
   try {
-    s.thread = std::thread([&s] { s.serve(); });
+    s.thread = std::thread([&s, fd = started.get()] { s.serve(fd); });
   } catch (const std::system_error& e) {
     throw error("cannot start serving " + file.path + " over FUSE: " + e.code().message(),
                 exit_start_failed, e.code());
+  }
+  std::uint64_t value = 0;
+  while (::read(started.get(), &value, sizeof value) < 0 && errno == EINTR) {
   }
 }
 
