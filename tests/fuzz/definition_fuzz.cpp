@@ -36,8 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   fuzz::require(!def.name.empty() && def.name == def.run.name, "the spec is named after /name");
   for (const auto& step : def.build) {
-    fuzz::require(step.target.starts_with('/'), "copy targets are absolute");
-    if (step.mode) fuzz::require(*step.mode <= 07777, "modes are permission bits");
+    fuzz::require(step.copy.has_value() != step.run.has_value(), "a step copies or runs");
+    if (step.run) fuzz::require(!step.run->argv.empty(), "run steps have a command");
+    if (!step.copy) continue;
+    fuzz::require(step.copy->target.starts_with('/'), "copy targets are absolute");
+    if (step.copy->mode) fuzz::require(*step.copy->mode <= 07777, "modes are permission bits");
   }
   fuzz::require(def.update_information.size() <= max_update_information,
                 "the update information fits its section");
