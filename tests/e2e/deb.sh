@@ -63,7 +63,10 @@ if command -v lintian >/dev/null; then
     statically-linked-binary
     embedded-library
   )
-  lintian --tag-display-limit 0 "$deb" >"$E2E_WORK/lintian.txt" 2>&1 || true
+  # lintian leaves files of its own (mldbm-elf-*) in TMPDIR: keep them here.
+  mkdir -p "$E2E_WORK/lintian-tmp"
+  TMPDIR=$E2E_WORK/lintian-tmp lintian --tag-display-limit 0 "$deb" >"$E2E_WORK/lintian.txt" 2>&1 ||
+    true
   echo "lintian findings:"
   sed 's/^/  /' "$E2E_WORK/lintian.txt"
   unknown=$(grep '^E: ' "$E2E_WORK/lintian.txt" | grep -vwF "${known[@]/#/-e}" || true)
