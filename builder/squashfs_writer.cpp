@@ -212,8 +212,12 @@ class image_writer {
     desc.max_block_size = options_.block_size;
     desc.num_workers = workers;
     // Enough blocks in flight to keep every worker busy while the main thread
-    // reads files and writes finished blocks in order.
-    desc.max_backlog = workers * 10;
+    // reads files and writes finished blocks in order. With many small files
+    // the main thread's per-file work comes in bursts: 10 blocks a worker
+    // left the workers idle (a 418 MiB tree of 33,000 files took 3.1 s
+    // against mksquashfs's 2.65 s); 64 (16 MiB of 128 KiB blocks a worker)
+    // took 2.7 s, and 256 gained nothing more.
+    desc.max_backlog = workers * 64;
     desc.cmp = cmp_.get();
     desc.wr = blkwr_.get();
     desc.tbl = frags_.get();
