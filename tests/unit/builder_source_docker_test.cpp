@@ -68,19 +68,6 @@ void write_docker_archive(const fs::path& out, const std::vector<saved_image>& i
   t.file("manifest.json", manifest.dump());
 }
 
-node_ptr read_tree(const std::string& from, const fs::path& base) {
-  return open_source(parse_source_ref(from, base, "--from"), {})->read_tree();
-}
-
-std::pair<std::string, int> refusal(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return {e.what(), e.status()};
-  }
-  return {"", 0};
-}
-
 }  // namespace
 
 TEST_CASE("docker-archive: applies a saved image's layers, checked against its config", "[unit]") {

@@ -67,20 +67,6 @@ void overwrite(const fs::path& p, const std::string& bytes) {
   write_file(p, bytes);
 }
 
-node_ptr read_tree(const std::string& from, const fs::path& base) {
-  return open_source(parse_source_ref(from, base, "--from"), {})->read_tree();
-}
-
-// The message and status a source gives when it refuses.
-std::pair<std::string, int> refusal(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return {e.what(), e.status()};
-  }
-  return {"", 0};
-}
-
 // An OCI layout written by hand, for what umoci does not make: indexes of
 // several platforms, odd descriptors.
 class layout_writer {

@@ -18,6 +18,8 @@
 
 #include "builder_test_support.hpp"
 #include "digest.hpp"
+#include "elements/error.hpp"
+#include "source.hpp"
 #include "tree.hpp"
 
 namespace builder_test {
@@ -149,6 +151,23 @@ inline void write_upper_layer(const fs::path& path, const std::string& filter = 
   t.file("upper-owned", "x", {0600, 42, 43});
   t.file("redo", "upper");
   t.file(".wh.redo", "");  // the layer's own redo stays
+}
+
+// The tree a source reference (as --from takes it) reads to.
+inline elements::builder::node_ptr read_tree(const std::string& from, const fs::path& base) {
+  using namespace elements::builder;
+  return open_source(parse_source_ref(from, base, "--from"), {})->read_tree();
+}
+
+// The message and status a source gives when it refuses; empty and 0 when
+// it does not.
+inline std::pair<std::string, int> refusal(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const elements::error& e) {
+    return {e.what(), e.status()};
+  }
+  return {"", 0};
 }
 
 inline std::string contents(const elements::builder::node_ptr& n) {
