@@ -32,6 +32,8 @@ struct host_read_options {
   std::optional<mode_t> mode;
   // Follow `path` itself when it is a symlink (entries below are never followed).
   bool follow_top = false;
+  // Threads reading folders at once; 0: one per usable core, at most 8.
+  unsigned threads = 0;
 };
 
 // Reads `path` with lstat semantics: modes (setuid included), owners, mtimes,

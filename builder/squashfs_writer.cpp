@@ -1,6 +1,5 @@
 #include "squashfs_writer.hpp"
 
-#include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -28,6 +27,7 @@
 #include <sqfs/super.h>
 #include <sqfs/xattr_writer.h>
 
+#include "cores.hpp"
 #include "elements/error.hpp"
 #include "offset_file.hpp"
 #include "output_file.hpp"
@@ -66,12 +66,6 @@ const char* sqfs_error_text(int rc) {
     default:
       return "internal error";
   }
-}
-
-unsigned cores() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return 1;
 }
 
 // What the writer knows about each unique inode, in the order they are written.
@@ -206,7 +200,7 @@ class image_writer {
              "directory table"));
     dirwr_.reset(made(sqfs_dir_writer_create(dirs_.get(), 0), "directory writer"));
 
-    const unsigned workers = options_.workers ? options_.workers : cores();
+    const unsigned workers = options_.workers ? options_.workers : usable_cores();
     sqfs_block_processor_desc_t desc{};
     desc.size = sizeof desc;
     desc.max_block_size = options_.block_size;

@@ -34,7 +34,9 @@ class file_content {
   virtual std::uint64_t size_hint() const { return 0; }
 };
 
-std::shared_ptr<const file_content> host_file(std::filesystem::path path);
+// `size`, when the caller has just seen it, saves a stat for progress.
+std::shared_ptr<const file_content> host_file(std::filesystem::path path,
+                                              std::optional<std::uint64_t> size = std::nullopt);
 std::shared_ptr<const file_content> memory_file(std::vector<unsigned char> bytes, std::string what);
 std::shared_ptr<const file_content> memory_file(std::string_view text, std::string what);
 
