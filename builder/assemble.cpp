@@ -69,6 +69,7 @@ squashfs_result assemble(const runtime_image& runtime, const node_ptr& payload,
   write_at(out.fd(), head, 0, how.output.native());
   squashfs_options options = how.squashfs;
   options.file_name = how.output.native();
+  options.write_behind = true;  // commit() syncs it
   squashfs_result result = write_squashfs(out.fd(), runtime.extent.end, payload, options);
   if (!payload::has_squashfs_at(out.fd(), runtime.extent.end))
     throw error(how.output.native() + ": the payload is missing after writing it",

@@ -1,5 +1,6 @@
 #include "offset_file.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +34,14 @@ int read_at(sqfs_file_t* f, sqfs_u64 at, void* buf, size_t len) {
   return 0;
 }
 
+// Starts (without waiting for) the write-back of what lies well behind the
+// end: the block writer may still cut the last block or two off again.
+// Measured on a 74 MB image: the closing fsync took 25-33 ms, 1 ms with this.
+void hand_on(offset_file& f) {
+  constexpr std::uint64_t batch = 8 << 20, margin = 4 << 20;
+  if (f.size >= f.handed + batch + margin) f.hand_to_disk(f.size - margin);
+}
+
 int write_at(sqfs_file_t* f, sqfs_u64 at, const void* buf, size_t len) {
   auto* me = self(f);
   auto* p = static_cast<const char*>(buf);
@@ -45,6 +54,7 @@ int write_at(sqfs_file_t* f, sqfs_u64 at, const void* buf, size_t len) {
     len -= static_cast<size_t>(n);
   }
   me->size = std::max(me->size, at);
+  if (me->write_behind) hand_on(*me);
   return 0;
 }
 
@@ -57,6 +67,14 @@ int truncate(sqfs_file_t* f, sqfs_u64 new_size) {
 }
 
 }  // namespace
+
+void offset_file::hand_to_disk(std::uint64_t end) {
+  if (!write_behind || end <= handed) return;
+  // Advisory: a pipe or a filesystem without it simply gets its fsync later.
+  (void)::sync_file_range(fd, static_cast<off_t>(offset + handed), static_cast<off_t>(end - handed),
+                          SYNC_FILE_RANGE_WRITE);
+  handed = end;
+}
 
 offset_file::offset_file(int fd_, std::uint64_t offset_) : fd(fd_), offset(offset_) {
   base.base.destroy = [](sqfs_object_t*) {};  // owned by the writer, never by the library

@@ -93,7 +93,9 @@ struct inode_slot {
 class image_writer {
  public:
   image_writer(int fd, std::uint64_t offset, const squashfs_options& options)
-      : options_(options), file_(fd, offset) {}
+      : options_(options), file_(fd, offset) {
+    file_.write_behind = options.write_behind;
+  }
 
   squashfs_result write(const node_ptr& root) {
     if (!root->is_dir()) throw error("the squashfs root must be a folder", exit_build_failed);
@@ -238,6 +240,8 @@ class image_writer {
       check(sqfs_block_processor_end_file(proc_.get()), s.path);
     }
     check(sqfs_block_processor_finish(proc_.get()), "finishing the data blocks");
+    // The data is final: its last megabytes go to disk while the tables are made.
+    file_.hand_to_disk(file_.size);
     if (options_.on_data) options_.on_data(data_bytes_, std::max(total, data_bytes_));
   }
 

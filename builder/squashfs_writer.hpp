@@ -24,6 +24,8 @@ struct squashfs_options {
   std::optional<std::int64_t> clamp_mtime;
   unsigned workers = 0;   // 0: one per core the process may run on
   std::string file_name;  // the file written, for messages; empty: "the squashfs image"
+  // The file will be fsynced: start writing it to disk while it is made.
+  bool write_behind = false;
   // Told, on the calling thread, how many bytes of file contents went to the
   // compressor so far, of how many (0 when not known).
   std::function<void(std::uint64_t done, std::uint64_t total)> on_data;
