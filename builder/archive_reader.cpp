@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,6 +78,8 @@ ssize_t archive_reader::read_callback(struct archive* a, void* p, const void** b
       archive_set_error(a, errno, "read error");
       return -1;
     }
+    self->buf_at_ = self->at_;
+    self->buf_len_ = static_cast<std::size_t>(n);
     self->at_ += static_cast<std::uint64_t>(n);
     if (self->hash_) self->hasher_.update({self->buf_.data(), static_cast<std::size_t>(n)});
     *buffer = self->buf_.data();
@@ -128,6 +131,45 @@ void archive_reader::read_data(const std::function<void(std::span<const unsigned
     if (n == 0) return;
     out({chunk_.data(), static_cast<std::size_t>(n)});
   }
+}
+
+std::optional<archive_reader::extent> archive_reader::locate_data(
+    archive_entry* entry, const std::function<void(std::span<const unsigned char>)>& out) {
+  // Only bytes stored as they are, which libarchive skips with skip_callback
+  // instead of reading (a hashed archive is read whole).
+  const bool plain = !hash_ && !raw_ && archive_filter_code(a_.get(), 0) == ARCHIVE_FILTER_NONE &&
+                     archive_entry_size_is_set(entry) && archive_entry_sparse_count(entry) == 0;
+  if (!plain) {
+    read_data(out);
+    return std::nullopt;
+  }
+  const void* block = nullptr;
+  std::size_t len = 0;
+  la_int64_t offset = 0;
+  const int rc = archive_read_data_block(a_.get(), &block, &len, &offset);
+  if (rc == ARCHIVE_EOF) return std::nullopt;  // no bytes
+  if (rc < ARCHIVE_WARN) fail("cannot read the data of an entry");
+  const auto* p = static_cast<const unsigned char*>(block);
+  const auto size = static_cast<std::uint64_t>(archive_entry_size(entry));
+  if (offset == 0 && p >= buf_.data() && p + len <= buf_.data() + buf_len_) {
+    const std::uint64_t at = buf_at_ + static_cast<std::uint64_t>(p - buf_.data());
+    // Skipped with skip_callback; a file too short for the entry fails here.
+    if (archive_read_data_skip(a_.get()) != ARCHIVE_OK) fail("cannot read the data of an entry");
+    if (at + size > file_size_)
+      throw error(name_ + ": an entry's data runs past the end of the file; the archive is cut",
+                  exit_build_failed);
+    if (!shared_fd_) {
+      auto copy = std::make_shared<unique_fd>(::fcntl(fd_, F_DUPFD_CLOEXEC, 0));
+      if (!*copy) throw_errno("keep open", name_);
+      shared_fd_ = std::move(copy);
+    }
+    return extent{shared_fd_, at, size};
+  }
+  // In libarchive's own buffer: copied, like any other.
+  if (offset != 0) fail("cannot read the data of an entry");
+  out({p, len});
+  read_data(out);
+  return std::nullopt;
 }
 
 archive_reader::digest_result archive_reader::finish() {

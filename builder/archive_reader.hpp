@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "digest.hpp"
+#include "elements/unique_fd.hpp"
 
 struct archive;
 struct archive_entry;
@@ -48,6 +50,19 @@ class archive_reader {
   archive_entry* next();
   // Passes the current entry's bytes to `out`, holes of sparse files as zeros.
   void read_data(const std::function<void(std::span<const unsigned char>)>& out);
+
+  // Where an entry's bytes lie in the archive file as they are.
+  struct extent {
+    std::shared_ptr<const unique_fd> file;  // the archive, open as long as a content needs it
+    std::uint64_t offset = 0;
+    std::uint64_t size = 0;
+  };
+  // For an uncompressed archive read without hashing and an entry that is
+  // not sparse: the extent of the current entry's bytes, which are skipped
+  // rather than read. Otherwise (or when libarchive holds them in a buffer
+  // of its own) passes them to `out` like read_data and returns nullopt.
+  std::optional<extent> locate_data(archive_entry* entry,
+                                    const std::function<void(std::span<const unsigned char>)>& out);
   // Hashes the rest of the file and of its decompressed bytes (libarchive
   // stops at the end-of-archive marker) and returns the digests of all of
   // them. Only with `hash`.
@@ -72,6 +87,9 @@ class archive_reader {
   std::string name_;
   bool hash_;
   std::uint64_t at_ = 0;
+  std::uint64_t buf_at_ = 0;                    // where in the file buf_ was read from
+  std::size_t buf_len_ = 0;                     // and how much of it holds bytes
+  std::shared_ptr<const unique_fd> shared_fd_;  // a copy of fd_ for located contents
   std::uint64_t file_size_ = 0;
   std::vector<unsigned char> buf_;    // what libarchive reads from the file
   std::vector<unsigned char> chunk_;  // what it decompresses into for read_data

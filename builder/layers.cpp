@@ -124,7 +124,7 @@ class entry_reader {
     n->mtime = archive_entry_mtime(e);
     switch (type) {
       case AE_IFREG:
-        n->content = spool_.add(r_, layer_.name + ": /" + join(out.path));
+        n->content = spool_.add(r_, e, layer_.name + ": /" + join(out.path));
         break;
       case AE_IFLNK: {
         const char* target = archive_entry_symlink(e);

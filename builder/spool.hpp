@@ -1,5 +1,6 @@
 // Where the bytes of files read from archives wait until the image is
-// written: temporary files, so that a large rootfs is never held in memory.
+// written: temporary files, so that a large rootfs is never held in memory,
+// or the archive itself when it holds them as they are.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,8 @@
 
 #include "elements/unique_fd.hpp"
 #include "tree.hpp"
+
+struct archive_entry;
 
 namespace elements::builder {
 
@@ -22,8 +25,10 @@ unique_fd temporary_file();
 class content_spool {
  public:
   content_spool();
-  // Copies the current entry's bytes of `from`; `what` names them in messages.
-  std::shared_ptr<const file_content> add(archive_reader& from, std::string what);
+  // The current entry's bytes of `from`: copied, or where the archive holds
+  // them as they are, read from it later. `what` names them in messages.
+  std::shared_ptr<const file_content> add(archive_reader& from, archive_entry* entry,
+                                          std::string what);
 
   struct file;  // the temporary file, shared with the contents in it
 

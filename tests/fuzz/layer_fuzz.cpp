@@ -5,8 +5,11 @@
 //
 // Properties: a damaged or hostile layer is refused with exit status 1,
 // never another exception; an accepted tree has only plain names (no "",
-// ".", ".." or "/"), folders at every level, and nothing under a symlink.
+// ".", ".." or "/"), folders at every level, and nothing under a symlink;
+// every file's bytes read back, as many as its size says, whether they were
+// copied or are read in place from the archive.
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <csignal>
 #include <cstdint>
@@ -29,6 +32,12 @@ void check_tree(const node& dir, int depth) {
                   "entry names are plain names");
     fuzz::require(child != nullptr, "entries are nodes");
     if (child->is_dir()) check_tree(*child, depth + 1);
+    if (S_ISREG(child->mode)) {
+      fuzz::require(child->content != nullptr, "files have contents");
+      std::uint64_t got = 0;
+      child->content->read([&](std::span<const unsigned char> bytes) { got += bytes.size(); });
+      fuzz::require(got == child->content->size_hint(), "a file reads back its size in bytes");
+    }
   }
 }
 

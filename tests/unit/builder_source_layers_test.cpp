@@ -275,3 +275,56 @@ TEST_CASE("layer file contents wait in one temporary file, read back on demand",
   CHECK(contents(at(stack.root(), "/small")) == "s");
   CHECK(at(stack.root(), "/big")->content->describe() == "layer big.tar: /big");
 }
+
+TEST_CASE("an uncompressed tarball's file bytes are read from it in place, when written",
+          "[unit]") {
+  temp_dir dir;
+  const std::string big(3 * 1024 * 1024 + 17, 'z');
+  // Files of many sizes and long names (pax headers), so that headers and
+  // data fall everywhere across the reader's 1 MiB buffers.
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 400; ++i)
+    files.emplace_back(
+        "d" + std::to_string(i % 7) + "/" + std::string(90 + i % 60, 'n') + std::to_string(i),
+        std::string(static_cast<std::size_t>((i * 7919) % 20000), 'a' + i % 26));
+  for (const std::string filter : {"", "gzip"}) {
+    INFO(filter);
+    const fs::path tar = dir / ("rootfs.tar" + (filter.empty() ? "" : "." + filter));
+    {
+      tar_writer t(tar, filter);
+      t.file("big", big);
+      for (const auto& [name, bytes] : files) t.file(name, bytes);
+      t.file("empty", "");
+      t.file("marker", "MARKER-ORIGINAL");
+    }
+    auto src =
+        open_source(parse_source_ref("tar:" + tar.filename().native(), dir.path(), "--from"), {});
+    const node_ptr root = src->read_tree();
+    CHECK(contents(at(root, "/big")) == big);
+    for (const auto& [name, bytes] : files) CHECK(contents(at(root, "/" + name)) == bytes);
+    CHECK(contents(at(root, "/empty")).empty());
+
+    // The bytes of a plain tarball are read when the image is written: a
+    // change to the tarball since shows; a compressed one was copied.
+    std::string whole = read_file(tar);
+    if (const auto at_marker = whole.find("MARKER-ORIGINAL"); at_marker != std::string::npos) {
+      REQUIRE(filter.empty());
+      whole.replace(at_marker, 15, "MARKER-CHANGED!");
+      write_file(tar, whole);
+      CHECK(contents(at(root, "/marker")) == "MARKER-CHANGED!");
+      // Cut since: the file says so rather than storing too few bytes.
+      REQUIRE(::truncate(tar.c_str(), static_cast<off_t>(at_marker + 3)) == 0);
+      try {
+        contents(at(root, "/marker"));
+        FAIL("a cut tarball was read");
+      } catch (const error& e) {
+        CHECK(std::string(e.what()) ==
+              "tar:rootfs.tar: /marker: tar:rootfs.tar was cut short "
+              "while the image was written");
+      }
+    } else {
+      CHECK(!filter.empty());
+      CHECK(contents(at(root, "/marker")) == "MARKER-ORIGINAL");
+    }
+  }
+}
