@@ -9,7 +9,9 @@
 #              warm: plain directory, kernel squashfs, squashfuse,
 #              squashfuse_ll, elements
 #   packing    elements-pack vs mksquashfs and tar2sqfs at the
-#              same compressor, level, block size and core count; sizes
+#              same compressor, level, block size and core count, from
+#              the tree and from a tar of it, each timed until its image
+#              is on disk; CPU time; sizes
 #   runtime    stripped size; peak RSS while a container runs
 #
 #   bench/run.sh [--smoke] [--out FILE] [--tree-mb N] [--large-mb N] [--no-build]
@@ -68,7 +70,7 @@ else
   : "${tree_mb:=200}" "${large_mb:=32}"
   startup_warmup=3 startup_runs=20
   cold_runs=3 warm_runs=5
-  pack_runs=3
+  pack_runs=5
 fi
 if ! [[ $tree_mb =~ ^[0-9]+$ && $large_mb =~ ^[0-9]+$ ]] || ((large_mb >= tree_mb)); then
   echo "run.sh: --tree-mb and --large-mb are whole MiB, the large file smaller than the tree" >&2
@@ -306,17 +308,24 @@ EOF
 # one large file cut from a tar stream of the same files.
 make_big_tree() {
   tree=$work/tree
-  local want=$(((tree_mb - large_mb) << 20)) large=$((large_mb << 20)) total stride
+  local want=$(((tree_mb - large_mb) << 20)) large=$((large_mb << 20)) total
   mkdir -p "$tree"/{bin,dev,proc,sys,tmp}
   find /usr/lib /usr/share -xdev -type f -size -16M -printf '%s %p\n' 2>/dev/null |
     LC_ALL=C sort -k2 >"$work/host-files" || true
   total=$(awk '{s += $1} END {printf "%.0f\n", s}' "$work/host-files")
   ((total > 0)) || die "no files in /usr/lib and /usr/share to copy"
-  stride=$((total / want))
-  ((stride >= 1)) || stride=1
-  awk -v stride="$stride" -v want="$want" \
-    'NR % stride == 0 && sum < want { sum += $1; sub(/^[0-9]+ \//, ""); print }' \
-    "$work/host-files" >"$work/tree-files"
+  # Every Nth file over the whole list, N = total / size; when the large
+  # files are spread so that this falls short of the size, files halfway
+  # between those are added, in path order, until it is reached.
+  awk -v total="$total" -v want="$want" '
+    function take(i) { sum += size[i]; p = path[i]; sub(/^[0-9]+ \//, "", p); print p }
+    { size[NR] = $1; path[NR] = $0 }
+    END {
+      stride = int(total / want)
+      if (stride < 1) stride = 1
+      for (i = stride; i <= NR; i += stride) take(i)
+      for (i = int(stride / 2); stride > 1 && i <= NR && sum < want; i += stride) if (i >= 1) take(i)
+    }' "$work/host-files" >"$work/tree-files"
   tar -C / -cf - --no-recursion --verbatim-files-from -T "$work/tree-files" 2>>"$log" |
     tar -C "$tree" -xf -
   : >"$tree/large.bin"
@@ -446,10 +455,45 @@ bench_pack() {
   local o=$work/packed
   mkdir -p "$o"
   rm_outputs() { rm -f "$o"/*; }
-  say "packing: elements-pack"
-  timed pack.elements "$pack_runs" rm_outputs \
-    as_root "$pack" -q --no-cache --compression "zstd:$comp_level" -o "$o/read.AppImage" \
-    "$work/read.json" || die "elements-pack failed on the tree; see $log"
+  local -a e_cmd=(as_root "$pack" -q --no-cache --compression "zstd:$comp_level"
+    -o "$o/read.AppImage" "$work/read.json")
+  local -a m_cmd=(mksquashfs "$tree" "$o/m.sqfs" -noappend -quiet -no-progress -comp zstd
+    -Xcompression-level "$comp_level" -b "$block_size" -processors "$jobs")
+  # shellcheck disable=SC2016 # expanded by sh
+  local -a t_cmd=(sh -c 'exec tar2sqfs -q -f -c zstd -X "level=$1" -b "$2" -j "$3" "$4" <"$5"' sh
+    "$comp_level" "$block_size" "$jobs" "$o/t.sqfs" "$work/tree.tar")
+  # tar2sqfs reads a tree only as a tar stream: piped from tar, as one
+  # would, and from a tar made beforehand, which elements-pack is also
+  # given (tar: source) for the same input on both sides.
+  # shellcheck disable=SC2016 # expanded by sh
+  local -a tp_cmd=(sh -c 'tar -C "$5" -cf - . | tar2sqfs -q -f -c zstd -X "level=$1" -b "$2" -j "$3" "$4"'
+    sh "$comp_level" "$block_size" "$jobs" "$o/p.sqfs" "$tree")
+  local -a et_cmd=(as_root "$pack" -q --no-cache --compression "zstd:$comp_level"
+    -o "$o/tar.AppImage" "$work/tar.json")
+  sed 's|"dir:tree"|"tar:tree.tar"|' "$work/read.json" >"$work/tar.json"
+  # Rounds of one run each, in turn, so that a slower minute of a shared
+  # machine weighs on every packer alike.
+  local round
+  for ((round = 1; round <= pack_runs; round++)); do
+    say "packing: round $round of $pack_runs"
+    rm_outputs
+    run_once elements "" "${e_cmd[@]}" || die "elements-pack failed on the tree; see $log"
+    run_once mksquashfs "$o/m.sqfs" "${m_cmd[@]}" || true
+    run_once tar2sqfs_pipe "$o/p.sqfs" "${tp_cmd[@]}" || true
+    run_once elements_tar "" "${et_cmd[@]}" || die "elements-pack failed on the tar; see $log"
+    run_once tar2sqfs "$o/t.sqfs" "${t_cmd[@]}" || true
+  done
+  local key
+  for key in elements mksquashfs tar2sqfs_pipe elements_tar tar2sqfs; do
+    [[ -z ${NOTE[pack.$key]:-} ]] || continue
+    local -a runs cpus flushes
+    read -r -a runs <<<"${RUNS[$key]}"
+    read -r -a cpus <<<"${CPUS[$key]}"
+    read -r -a flushes <<<"${FLUSHES[$key]}"
+    R[pack.$key]=$(median "${runs[@]}")
+    R[cpu.$key]=$(median "${cpus[@]}")
+    R[flush.$key]=$(median "${flushes[@]}")
+  done
   # The read runs use this file.
   app=$work/read.AppImage
   cp "$o/read.AppImage" "$app"
@@ -457,6 +501,11 @@ bench_pack() {
   R[size.elements]=$(stat -c %s "$app")
   R[size.elements_payload]=$((${R[size.elements]} - offset))
   check_image "$app" "$offset"
+  for key in mksquashfs:m tar2sqfs:t; do
+    [[ -f $o/${key#*:}.sqfs ]] || continue
+    R[size.${key%:*}]=$(stat -c %s "$o/${key#*:}.sqfs")
+    check_image "$o/${key#*:}.sqfs"
+  done
   # What the payload holds besides the rootfs (AppRun, which is the runtime
   # again, spec, desktop file, icon): the payload of an empty rootfs. The
   # size comparison is of the rest.
@@ -466,20 +515,51 @@ bench_pack() {
     "$work/empty.json"
   R[size.elements_fixed]=$(($(stat -c %s "$o/empty.AppImage") - offset))
   R[size.elements_rootfs]=$((${R[size.elements_payload]} - ${R[size.elements_fixed]}))
-  pack_with mksquashfs "$o/m.sqfs" \
-    mksquashfs "$tree" "$o/m.sqfs" -noappend -quiet -no-progress -comp zstd \
-    -Xcompression-level "$comp_level" -b "$block_size" -processors "$jobs"
-  # shellcheck disable=SC2016 # expanded by sh
-  pack_with tar2sqfs "$o/t.sqfs" \
-    sh -c 'exec tar2sqfs -q -f -c zstd -X "level=$1" -b "$2" -j "$3" "$4" <"$5"' sh \
-    "$comp_level" "$block_size" "$jobs" "$o/t.sqfs" "$work/tree.tar"
-  # The same with the tar counted: one run is enough to see its share.
-  # shellcheck disable=SC2016 # expanded by sh
-  pack_runs=1 pack_with tar2sqfs_pipe "" \
-    sh -c 'tar -C "$5" -cf - . | tar2sqfs -q -f -c zstd -X "level=$1" -b "$2" -j "$3" "$4"' sh \
-    "$comp_level" "$block_size" "$jobs" "$o/t.sqfs" "$tree"
-  pack_with tar "" tar -C "$tree" -cf "$o/tree.tar" .
+  R[size.elements_tar]=$(($(stat -c %s "$o/tar.AppImage") - offset - ${R[size.elements_fixed]}))
+  pack_runs=1 pack_with tar "" tar -C "$tree" -cf "$o/tree.tar" .
   rm_outputs
+}
+
+declare -A RUNS=() CPUS=() FLUSHES=()  # packer -> its runs' wall, CPU and flush seconds
+
+# run_once KEY IMAGE COMMAND...: one run of COMMAND; its wall time and the
+# CPU time (user + system) of it and its children are added to KEY's lists.
+# elements-pack syncs its file before it links it into place; a peer's
+# IMAGE is synced (fsync, `sync FILE`) after it, and that time counted too
+# and kept apart, so every packer is timed to an image on disk and none
+# leaves write-back to the kernel that would land in a later run. Writes
+# still pending from before are flushed first, untimed.
+run_once() {
+  local key=$1 image=$2 t0 t1 t2 c0 c1
+  shift 2
+  sync
+  # `times` in this shell (a subshell would count none of these children),
+  # and the clock from bash itself, so no other process is counted.
+  times >"$work/times.before"
+  t0=$EPOCHREALTIME
+  if ! "$@" >>"$log" 2>&1; then
+    NOTE[pack.$key]="failed"
+    say "  $key failed: $*"
+    tail -n 5 "$log" | sed 's/^/    /' >&2
+    return 1
+  fi
+  t1=$EPOCHREALTIME
+  [[ -z $image ]] || sync -- "$image"
+  t2=$EPOCHREALTIME
+  times >"$work/times.after"
+  c0=$(children_cpu "$work/times.before")
+  c1=$(children_cpu "$work/times.after")
+  RUNS[$key]+=" $(awk -v a="$t0" -v b="$t2" 'BEGIN {printf "%.6f", b - a}')"
+  FLUSHES[$key]+=" $(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.6f", b - a}')"
+  CPUS[$key]+=" $(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.3f", b - a}')"
+}
+
+# The children's user + system seconds from the output of `times`.
+children_cpu() {
+  awk 'NR == 2 {
+    s = 0
+    for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); s += p[1] * 60 + p[2] }
+    printf "%.3f\n", s }' "$1"
 }
 
 # pack_with KEY IMAGE COMMAND...: times COMMAND; its image's size and
@@ -719,11 +799,14 @@ read_row() {  # LABEL AS NAME
     "$(read_cell "$3" large cold)" "$(read_cell "$3" large warm)"
 }
 
-pack_row() {  # LABEL KEY SIZE_KEY
+pack_row() {  # LABEL KEY SIZE_KEY [REF]: REF, the elements row of the same input
   local t=${R[pack.$2]:-} s=${3:+${R[size.$3]:-}}
-  printf '| %s | %s | %s | %s | %s |\n' "$1" \
+  local f=${R[flush.$2]:-}
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" \
     "$(if [[ -n $t ]]; then fmt_s "$t"; else printf '%s' "${NOTE[pack.$2]:-n/a}"; fi)" \
-    "$(ratio "$t" "${R[pack.elements]:-}")" \
+    "$(if [[ -z $f ]]; then printf -- '-'; elif [[ $2 == elements* ]]; then printf 'inside'; else fmt_s "$f"; fi)" \
+    "$(ratio "$t" "${R[pack.${4:-elements}]:-}")" \
+    "$(if [[ -n ${R[cpu.$2]:-} ]]; then fmt_s "${R[cpu.$2]}"; else printf -- '-'; fi)" \
     "$(if [[ -n $s ]]; then fmt_mib "$s"; else printf -- '-'; fi)" \
     "$(if [[ -n $s ]]; then ratio "$s" "${R[size.elements_rootfs]}"; else printf -- '-'; fi)"
 }
@@ -803,17 +886,18 @@ report() {
   echo
   echo "Starting the reader (it reads only itself, warm) costs $(fmt_ms "${R[read.start_exec]:-}") ms through --elements-exec and $(fmt_ms "${R[read.start_direct]:-}") ms directly; each figure above includes it. elements, extract: the first run extracted the payload in $(fmt_s "${R[first.extract]:-}") s (cold page cache)."
   echo
-  echo "## Packing: $(fmt_mib "$tree_bytes") MiB, $tree_files files; zstd level $comp_level, $((block_size / 1024)) KiB blocks, $jobs jobs; median of $pack_runs runs"
+  echo "## Packing: $(fmt_mib "$tree_bytes") MiB, $tree_files files; zstd level $comp_level, $((block_size / 1024)) KiB blocks, $jobs jobs; median of $pack_runs rounds, each packer once a round in turn"
   echo
-  echo "| packer | seconds | time ratio | image MiB | size ratio |"
-  echo "|---|---:|---:|---:|---:|"
-  pack_row "**elements-pack** (dir → file; image = payload less its fixed part)" elements elements_rootfs
-  pack_row "mksquashfs (dir, -processors $jobs)" mksquashfs mksquashfs
-  pack_row "tar2sqfs, from a ready tar (tar time not counted)" tar2sqfs tar2sqfs
-  pack_row "tar2sqfs, tar piped in (tar time counted; 1 run)" tar2sqfs_pipe ""
-  pack_row "tar -cf of the tree alone (for reference)" tar ""
+  echo "| packer | seconds to an image on disk | of which sync | time ratio | CPU seconds | image MiB | size ratio |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  pack_row "**elements-pack, the tree** (dir: source; image = payload less its fixed part)" elements elements_rootfs
+  pack_row "mksquashfs, the tree (-processors $jobs)" mksquashfs mksquashfs
+  pack_row "tar2sqfs, the tree piped through tar (tar -cf - . \\| tar2sqfs)" tar2sqfs_pipe ""
+  pack_row "**elements-pack, a ready tar of the tree** (tar: source)" elements_tar elements_tar elements_tar
+  pack_row "tar2sqfs, the same ready tar" tar2sqfs tar2sqfs elements_tar
+  pack_row "tar -cf of the tree alone (for reference; 1 run)" tar ""
   echo
-  echo "The elements file is $(fmt_mib "${R[size.elements]}") MiB: the runtime ($(fmt_mib "$offset") MiB) and the squashfs payload ($(fmt_mib "${R[size.elements_payload]}") MiB), of which $(fmt_mib "${R[size.elements_fixed]}") MiB is the same for every file (AppRun, i.e. the runtime again, the spec, desktop file and icon; measured by packing an empty rootfs). Sizes are compared without that fixed part.${NOTE[pack.settings]:+ Settings check failed:${NOTE[pack.settings]}}"
+  echo "The elements file is $(fmt_mib "${R[size.elements]}") MiB: the runtime ($(fmt_mib "$offset") MiB) and the squashfs payload ($(fmt_mib "${R[size.elements_payload]}") MiB), of which $(fmt_mib "${R[size.elements_fixed]}") MiB is the same for every file (AppRun, i.e. the runtime again, the spec, desktop file and icon; measured by packing an empty rootfs). Sizes are compared without that fixed part. Seconds: until the image is on disk; elements-pack syncs its file itself before linking it into place, a peer's image is synced (fsync) after it and that time is shown apart. Time ratio: the peer's time ÷ elements-pack's on the same input (the tree, or the ready tar); CPU seconds: user + system of the packer and its children.${NOTE[pack.settings]:+ Settings check failed:${NOTE[pack.settings]}}"
   echo
   echo "## Runtime"
   echo
@@ -859,11 +943,17 @@ report() {
         "$(cmp "$(q "${et:-}" "${pt:-}")" '>=' "$min")"
     done
   done
-  local pe=${R[pack.elements]:-} se=${R[size.elements_rootfs]:-}
+  local pe=${R[pack.elements]:-} se=${R[size.elements_rootfs]:-} pet=${R[pack.elements_tar]:-}
+  goal "packing the tree at least as fast as mksquashfs" \
+    "elements $(fmt_s "$pe") s, mksquashfs $(fmt_s "${R[pack.mksquashfs]:-}") s" \
+    "$(cmp "$pe" '<=' "${R[pack.mksquashfs]:-}")"
+  goal "packing the tree at least as fast as tar2sqfs (through tar)" \
+    "elements $(fmt_s "$pe") s, tar2sqfs $(fmt_s "${R[pack.tar2sqfs_pipe]:-}") s" \
+    "$(cmp "$pe" '<=' "${R[pack.tar2sqfs_pipe]:-}")"
+  goal "packing a ready tar at least as fast as tar2sqfs" \
+    "elements $(fmt_s "$pet") s, tar2sqfs $(fmt_s "${R[pack.tar2sqfs]:-}") s" \
+    "$(cmp "$pet" '<=' "${R[pack.tar2sqfs]:-}")"
   for peer in mksquashfs tar2sqfs; do
-    goal "packing at least as fast as $peer" \
-      "elements $(fmt_s "$pe") s, $peer $(fmt_s "${R[pack.$peer]:-}") s" \
-      "$(cmp "$pe" '<=' "${R[pack.$peer]:-}")"
     local sp=${R[size.$peer]:-}
     goal "payload size within 2% of $peer" \
       "elements $(awk -v a="$se" -v b="$sp" 'BEGIN {printf "%+.2f%%", (a - b) / b * 100}') (without the fixed part)" \
@@ -880,7 +970,7 @@ report() {
 check_complete() {
   local key missing=()
   for key in startup.elements_fuse startup.elements_extract startup.elements_kernel startup.floor \
-    pack.elements size.runtime rss.runtime_proc rss.elements_fuse; do
+    pack.elements pack.elements_tar size.runtime rss.runtime_proc rss.elements_fuse; do
     [[ -n ${R[$key]:-} ]] || missing+=("$key")
   done
   local name what temp
