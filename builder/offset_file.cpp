@@ -36,7 +36,7 @@ int read_at(sqfs_file_t* f, sqfs_u64 at, void* buf, size_t len) {
 
 // Starts (without waiting for) the write-back of what lies well behind the
 // end: the block writer may still cut the last block or two off again.
-// Measured on a 74 MB image: the closing fsync took 25-33 ms, 1 ms with this.
+// Measured on a 67 MB image: the closing fsync took 22-26 ms, 1 ms with this.
 void hand_on(offset_file& f) {
   constexpr std::uint64_t batch = 8 << 20, margin = 4 << 20;
   if (f.size >= f.handed + batch + margin) f.hand_to_disk(f.size - margin);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "builder_test_support.hpp"
+#include "child_process.hpp"
 #include "elements/error.hpp"
 #include "elements/unique_fd.hpp"
 #include "host_tree.hpp"
@@ -69,38 +70,22 @@ std::string packed(const temp_dir& dir, const node_ptr& root, const std::string&
 // Runs `read` in a child process as the unprivileged id 65534 (when the
 // test runs as root) and returns what it threw, "" when it did not throw.
 std::string message_as_nobody(const fs::path& tree, unsigned threads) {
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(pipe_fds[0]);
+  const auto child = test_child::run([&](int out) {
     if (::geteuid() == 0 &&
         (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
          ::setresuid(65534, 65534, 65534) != 0))
-      ::_exit(3);
-    std::string what;
+      return 3;
     try {
       host_read_options options;
       options.threads = threads;
       read_host_tree(tree, options);
     } catch (const error& e) {
-      what = e.what();
+      test_child::put(out, e.what());
     }
-    (void)!::write(pipe_fds[1], what.data(), what.size());
-    ::_exit(0);
-  }
-  ::close(pipe_fds[1]);
-  std::string got;
-  char buf[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;)
-    got.append(buf, static_cast<std::size_t>(n));
-  ::close(pipe_fds[0]);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  return got;
+    return 0;
+  });
+  REQUIRE(child.status == 0);
+  return child.output;
 }
 
 // An access ACL (the kernel's xattr format) that gives the owner rw, the
@@ -167,38 +152,23 @@ TEST_CASE("xattrs are read on kernels without listxattrat too", "[unit]") {
         std::map<std::string, std::string>{{"user.note", "dir"}});
 
   // The same read in a child process where the kernel call is refused.
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(pipe_fds[0]);
-    if (!deny_listxattrat()) ::_exit(3);
-    std::string digest;
+  const auto child = test_child::run([&](int out) {
+    if (!deny_listxattrat()) return 3;
     try {
       host_read_options options;
       options.threads = 4;
-      digest = tree_digest(read_host_tree(dir / "root", options));
+      test_child::put(out, tree_digest(read_host_tree(dir / "root", options)));
     } catch (const std::exception& e) {
-      digest = std::string("threw: ") + e.what();
+      test_child::put(out, std::string("threw: ") + e.what());
     }
-    (void)!::write(pipe_fds[1], digest.data(), digest.size());
-    ::_exit(0);
-  }
-  ::close(pipe_fds[1]);
-  std::string got;
-  char buf[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;)
-    got.append(buf, static_cast<std::size_t>(n));
-  ::close(pipe_fds[0]);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 3) {
+    return 0;
+  });
+  REQUIRE(child.status >= 0);
+  if (child.status == 3) {
     WARN("SKIPPED the fallback: no seccomp filter for this architecture or kernel");
     return;
   }
-  CHECK(got == tree_digest(with));
+  CHECK(child.output == tree_digest(with));
 }
 
 TEST_CASE("a host tree reads the same with one thread or many", "[unit]") {

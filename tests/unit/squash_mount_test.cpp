@@ -26,6 +26,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "child_process.hpp"
 #include "elements/error.hpp"
 #include "sha256.hpp"
 #include "squash_extract.hpp"
@@ -167,39 +168,23 @@ void expect(bool ok, const std::string& what) {
 }
 
 child_result in_child(const std::function<void()>& body) {
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(pipe_fds[0]);
-    int code = 0;
-    std::string msg;
+  auto child = test_child::run([&](int out) {
     try {
       body();
     } catch (const skip& e) {
-      code = 77;
-      msg = e.what();
+      test_child::put(out, e.what());
+      return 77;
     } catch (const std::exception& e) {
-      code = 1;
-      msg = e.what();
+      test_child::put(out, e.what());
+      return 1;
     }
-    (void)!::write(pipe_fds[1], msg.data(), msg.size());
-    ::_exit(code);
-  }
-  ::close(pipe_fds[1]);
-  std::string msg;
-  char buf[1024];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;)
-    msg.append(buf, static_cast<std::size_t>(n));
-  ::close(pipe_fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {child_result::passed, msg};
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 77) return {child_result::skipped, msg};
-  if (msg.empty()) msg = "child ended with status " + std::to_string(status);
-  return {child_result::failed, msg};
+    return 0;
+  });
+  if (child.status == 0) return {child_result::passed, child.output};
+  if (child.status == 77) return {child_result::skipped, child.output};
+  if (child.output.empty())
+    child.output = "child ended with status " + std::to_string(child.wait_status);
+  return {child_result::failed, child.output};
 }
 
 void check_outcome(const child_result& r) {
