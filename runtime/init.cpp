@@ -1,13 +1,18 @@
 #include "init.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "debug_log.hpp"
 #include "elements/error.hpp"
 #include "elements/unique_fd.hpp"
 
@@ -33,6 +38,9 @@ struct exec_report {
   for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
+  // The last moment before the command replaces this copy of init: the
+  // fault hook can hold it here, where it is visible inside the container.
+  debug::step("command: exec " + p.argv[0]);
   exec_report r{0, 0};
   if (::chdir(p.workdir.c_str()) != 0) {
     r.err = errno;
@@ -63,7 +71,33 @@ sigset_t forwarded_signals() {
   return set;
 }
 
-int run_init(const plan& p) {
+void drop_capabilities() {
+  // Docker's default set without CAP_MKNOD and CAP_NET_RAW (no device
+  // cgroup here, and the host network is shared): enough for package
+  // managers and daemons that change user; none of the capabilities that
+  // reach the host (ptrace, mounts, modules, raw I/O, open_by_handle_at).
+  static constexpr int keep[] = {CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FOWNER,
+                                 CAP_FSETID,     CAP_KILL,         CAP_SETGID,
+                                 CAP_SETUID,     CAP_SETPCAP,      CAP_NET_BIND_SERVICE,
+                                 CAP_SYS_CHROOT, CAP_SETFCAP,      CAP_AUDIT_WRITE};
+  std::uint64_t mask = 0;
+  for (int c : keep) mask |= std::uint64_t{1} << c;
+  for (int c = 0; c < 64; ++c) {
+    if (mask & (std::uint64_t{1} << c)) continue;
+    if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+      throw_errno("drop capability " + std::to_string(c) + " from", "the bounding set");
+  }
+  (void)::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  for (int i = 0; i < 2; ++i) {
+    const auto bits = static_cast<std::uint32_t>(mask >> (32 * i));
+    data[i].effective = data[i].permitted = bits;
+  }
+  check(static_cast<int>(::syscall(SYS_capset, &header, data)), "drop", "capabilities");
+}
+
+int run_init(const plan& p, int close_when_started) {
   int fds[2];
   check(::pipe2(fds, O_CLOEXEC), "create", "a pipe");
   unique_fd report_read(fds[0]), report_write(fds[1]);
@@ -80,6 +114,8 @@ int run_init(const plan& p) {
   ssize_t n;
   do n = ::read(report_read.get(), &r, sizeof r);
   while (n < 0 && errno == EINTR);
+  report_read.reset();
+  if (n != sizeof r && close_when_started >= 0) ::close(close_when_started);
   if (n == sizeof r) {
     ::waitpid(command, nullptr, 0);
     if (r.step == 0)

@@ -22,6 +22,13 @@ struct start_failure {
 // Forks the command and waits for it as PID 1. Returns the exit status for the
 // runtime (the command's, or 128+N), or throws elements::error with status
 // 126/127 when the command could not be executed.
-int run_init(const plan& p);
+// `close_when_started`, when not -1, is closed once the command runs: the
+// channel its caller reports start failures on.
+int run_init(const plan& p, int close_when_started = -1);
+
+// Leaves the calling process (root of the host) a container's capabilities:
+// the bounding, permitted and effective sets cut to what docker and podman
+// give a container by default, ambient cleared.
+void drop_capabilities();
 
 }  // namespace elements::runtime

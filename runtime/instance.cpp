@@ -2,18 +2,22 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "elements/error.hpp"
 #include "elements/read_file.hpp"
+#include "fd_passing.hpp"
 #include "init.hpp"
 
 extern char** environ;
@@ -40,6 +44,15 @@ pid_t first_child(pid_t pid) {
   return static_cast<pid_t>(std::atoi(children.c_str()));
 }
 
+constexpr std::size_t max_namespaces = max_passed_fds;
+
+// What the runtime sends a joiner, with the namespace fds as SCM_RIGHTS.
+struct ns_message {
+  pid_t init;
+  int count;
+  int types[max_namespaces];
+};
+
 }  // namespace
 
 unique_fd claim_instance(const std::string& id) {
@@ -59,11 +72,21 @@ unique_fd claim_instance(const std::string& id) {
   return s;
 }
 
-void accept_exec_client(int listener) {
+void accept_exec_client(int listener, const instance_namespaces& ns) {
   for (;;) {
-    int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) return;
-    ::close(c);
+    unique_fd c(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!c) return;
+    if (ns.fds.empty()) continue;
+    ns_message m{};
+    m.init = ns.init;
+    m.count = static_cast<int>(ns.fds.size());
+    std::vector<int> fds;
+    for (std::size_t i = 0; i < ns.fds.size() && i < max_namespaces; ++i) {
+      m.types[i] = ns.fds[i].first;
+      fds.push_back(ns.fds[i].second.get());
+    }
+    // A client that went away, or does not read, is its own problem.
+    (void)send_fds(c.get(), &m, sizeof m, fds, MSG_DONTWAIT);
   }
 }
 
@@ -75,17 +98,28 @@ int exec_in_instance(const std::string& id, const std::vector<std::string>& argv
     throw error("no running instance named \"" + id +
                 "\" (hint: ELEMENTS_ID is NAME.INSTANCE; start "
                 "the file first, with its instance option if it has one)");
+  // Before anything of the container can see this process: not dumpable,
+  // so container root can neither ptrace it nor take its descriptors with
+  // pidfd_getfd, and holding nothing of the host's but stdio and the socket.
+  ::prctl(PR_SET_DUMPABLE, 0);
+  ::prctl(PR_SET_NAME, "elements-exec");
+  if (s.get() != 3) {
+    check(::dup3(s.get(), 3, O_CLOEXEC), "keep", "the instance socket");
+    s.reset(3);
+  }
+  check(::close_range(4, ~0U, 0), "close", "the host's descriptors");
   ucred cred{};
   socklen_t cl = sizeof cred;
   check(::getsockopt(s.get(), SOL_SOCKET, SO_PEERCRED, &cred, &cl), "identify", "the instance");
   if (cred.uid != ::getuid()) throw error("instance \"" + id + "\" belongs to another user");
+  ns_message m{};
+  std::vector<unique_fd> ns = receive_fds(s.get(), &m, sizeof m);
   s.reset();
-
-  const pid_t init = first_child(cred.pid);
-  const pid_t command = init > 0 ? first_child(init) : 0;
-  if (init <= 0 || command <= 0)
+  if (ns.empty() || m.count != static_cast<int>(ns.size()) || m.init <= 0)
     throw error("instance \"" + id + "\" is not running a command yet");
-  const std::string proc = "/proc/" + std::to_string(init);
+
+  const pid_t command = first_child(m.init);
+  if (command <= 0) throw error("instance \"" + id + "\" is not running a command yet");
 
   // Its environment and working directory, read before leaving the host's view.
   std::vector<std::string> env;
@@ -101,28 +135,38 @@ int exec_in_instance(const std::string& id, const std::vector<std::string>& argv
       ::readlink(("/proc/" + std::to_string(command) + "/cwd").c_str(), cwd, sizeof cwd - 1);
   std::string workdir = n > 0 ? std::string(cwd, static_cast<std::size_t>(n)) : "/";
 
-  // The user namespace first: it grants the rights to join the others.
-  std::vector<std::pair<const char*, int>> order = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},
-                                                    {"uts", CLONE_NEWUTS},   {"net", CLONE_NEWNET},
-                                                    {"pid", CLONE_NEWPID},   {"mnt", CLONE_NEWNS}};
-  std::vector<std::pair<unique_fd, int>> fds;
-  for (auto [name, type] : order) {
-    std::string own = std::string("/proc/self/ns/") + name, theirs = proc + "/ns/" + name;
-    struct stat a {
-    }, b{};
-    if (::stat(own.c_str(), &a) == 0 && ::stat(theirs.c_str(), &b) == 0 && a.st_ino == b.st_ino)
+  // The user namespace first (the runtime sends it first): it grants the
+  // rights to join the others. Those this process is already in are skipped.
+  for (std::size_t i = 0; i < ns.size(); ++i) {
+    struct stat own {
+    }, theirs{};
+    const char* name = m.types[i] == CLONE_NEWUSER  ? "user"
+                       : m.types[i] == CLONE_NEWIPC ? "ipc"
+                       : m.types[i] == CLONE_NEWUTS ? "uts"
+                       : m.types[i] == CLONE_NEWNET ? "net"
+                       : m.types[i] == CLONE_NEWPID ? "pid"
+                                                    : "mnt";
+    if (::stat((std::string("/proc/self/ns/") + name).c_str(), &own) == 0 &&
+        ::fstat(ns[i].get(), &theirs) == 0 && own.st_ino == theirs.st_ino &&
+        own.st_dev == theirs.st_dev)
       continue;
-    fds.emplace_back(unique_fd(check(::open(theirs.c_str(), O_RDONLY | O_CLOEXEC), "open", theirs)),
-                     type);
+    check(::setns(ns[i].get(), m.types[i]), "join the namespaces of instance", id);
   }
-  for (auto& [fd, type] : fds)
-    check(::setns(fd.get(), type), "join the namespaces of instance", id);
 
+  // Joining a user namespace changes the credentials, which resets the flag.
+  ::prctl(PR_SET_DUMPABLE, 0);
+  if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS)
+    throw_errno("create", "a session keyring");
+  const bool joined_user_namespace =
+      std::find(m.types, m.types + m.count, CLONE_NEWUSER) != m.types + m.count;
   plan p;
   p.argv = argv;
   p.env = std::move(env);
   p.workdir = workdir;
   check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
+  // A root instance has no user namespace: its processes have a
+  // container's capabilities, and so does this one's command.
+  if (!joined_user_namespace && ::geteuid() == 0) drop_capabilities();
   // Joining a PID namespace applies to children: run_init forks the command.
   const sigset_t signals = forwarded_signals();
   check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");

@@ -100,6 +100,21 @@ void bind_fd(int source, int root, const std::string& target_path, bool read_onl
   attach_tree(tree.get(), root, target_path, read_only, extra_attrs, recursive);
 }
 
+// For a root caller the container's root is the host's: the kernel's knobs
+// under /proc (core_pattern, sysrq, ...) are read-only for it, as docker
+// and runc make them. In a user namespace the kernel already refuses them.
+void protect_proc() {
+  for (const char* name : {"sys", "sysrq-trigger", "irq", "bus", "fs"}) {
+    const std::string path = std::string(newroot_dir) + "/proc/" + name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) continue;  // not in this kernel
+    check(::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind", path);
+    check(::mount(nullptr, path.c_str(), nullptr,
+                  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr),
+          "make read-only", path);
+  }
+}
+
 void setup_dev(int root, bool privileged) {
   {
     unique_fd dev = system_mount_point(root, "/dev");
@@ -259,6 +274,7 @@ void setup_rootfs(rootfs_inputs& in) {
     unique_fd proc = system_mount_point(root.get(), "/proc");
     mount_at("proc", proc.get(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, "/proc");
   }
+  if (in.privileged) protect_proc();
   setup_dev(root.get(), in.privileged);
   {
     unique_fd tmp = system_mount_point(root.get(), "/tmp");

@@ -21,6 +21,8 @@ packages=(
   # file, setpriv/unshare, losetup, useradd, pgrep, setfattr
   catch2 busybox-static squashfs-tools squashfs-tools-ng squashfuse
   util-linux mount passwd procps jq attr python3
+  # session keyrings on the host side of the containment tests (keyctl)
+  keyutils
   # run build steps with subordinate ids (newuidmap, newgidmap)
   uidmap
   # OCI image layouts the source tests make

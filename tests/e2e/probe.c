@@ -17,9 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -341,6 +344,198 @@ static void mount_options(const char* path, char* buf, size_t size) {
   fclose(f);
 }
 
+/* ---- Ways out: what a hostile image would try from inside. ----
+ * Every hole found is one line "escape:PID(COMM):WHAT=DETAIL"; the totals
+ * follow as "escape_processes=" (the processes attacked: every one that is
+ * not a copy of this probe) and "escape=none" or "escape=N hole(s)". */
+
+static int holes;
+
+static void hole(int pid, const char* comm, const char* what, const char* detail) {
+  ++holes;
+  out("escape:%d(%s):%s=%s\n", pid, comm, what, detail);
+}
+
+static int same_file(const struct stat* a, const struct stat* b) {
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Whether the file open at FD (a link from /proc, opened O_PATH) is inside
+ * the container: LINK, its path as the kernel shows it, must name the same
+ * file from here, and a folder must lead up to this root by "..". */
+static const char* outside(int fd, const char* link) {
+  struct stat st, there;
+  if (fstat(fd, &st) != 0) return NULL;
+  if (link[0] != '/') return NULL; /* pipe:, socket:, anon_inode: */
+  if (stat(link, &there) != 0 || !same_file(&st, &there)) return "names no file in here";
+  if (!S_ISDIR(st.st_mode)) return NULL;
+  struct stat root;
+  if (stat("/", &root) != 0) return NULL;
+  int cur = dup(fd);
+  for (int depth = 0; cur >= 0 && depth < 4096; ++depth) {
+    struct stat here, up;
+    int parent = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (parent < 0 || fstat(cur, &here) != 0 || fstat(parent, &up) != 0) {
+      if (parent >= 0) close(parent);
+      break;
+    }
+    close(cur);
+    cur = parent;
+    if (same_file(&here, &up)) {
+      close(cur);
+      return same_file(&up, &root) ? NULL : "climbs to another root";
+    }
+  }
+  if (cur >= 0) close(cur);
+  return NULL;
+}
+
+/* Follows /proc/PID/{cwd,root,fd/N}: each must stay in the container.
+ * Stdio that is not a folder is the caller's own (a terminal, a pipe). */
+static void check_links(int pid, const char* comm) {
+  char path[128], link[PATH_MAX], detail[PATH_MAX + 64];
+  static const char* const dirs[] = {"cwd", "root"};
+  for (int i = 0; i < 2; ++i) {
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, dirs[i]);
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (n > 0 && fd >= 0) {
+      link[n] = '\0';
+      const char* why = outside(fd, link);
+      snprintf(detail, sizeof detail, "%s (%s)", link, why ? why : "");
+      if (why) hole(pid, comm, dirs[i], detail);
+    }
+    if (fd >= 0) close(fd);
+  }
+  snprintf(path, sizeof path, "/proc/%d/fd", pid);
+  DIR* d = opendir(path);
+  if (!d) return;
+  for (struct dirent* e; (e = readdir(d));) {
+    if (!isdigit((unsigned char)e->d_name[0])) continue;
+    char fdpath[300];
+    snprintf(fdpath, sizeof fdpath, "/proc/%d/fd/%s", pid, e->d_name);
+    ssize_t n = readlink(fdpath, link, sizeof link - 1);
+    int fd = open(fdpath, O_PATH | O_CLOEXEC);
+    struct stat st;
+    if (n > 0 && fd >= 0 && fstat(fd, &st) == 0 &&
+        !(atoi(e->d_name) <= 2 && !S_ISDIR(st.st_mode)) && !(pid == getpid() && fd == dirfd(d))) {
+      link[n] = '\0';
+      const char* why = outside(fd, link);
+      snprintf(detail, sizeof detail, "%s (%s)", link, why ? why : "");
+      if (why) {
+        char what[300];
+        snprintf(what, sizeof what, "fd/%s", e->d_name);
+        hole(pid, comm, what, detail);
+      }
+    }
+    if (fd >= 0) close(fd);
+  }
+  closedir(d);
+}
+
+/* Whether PID runs this probe's own program (its exe is readable, and the
+ * same file): those are the container's own processes, not targets. */
+static int is_probe(int pid) {
+  char path[64];
+  struct stat self, other;
+  snprintf(path, sizeof path, "/proc/%d/exe", pid);
+  return stat("/proc/self/exe", &self) == 0 && stat(path, &other) == 0 && same_file(&self, &other);
+}
+
+/* Tries every way into PID's memory, environment and descriptors. */
+static void attack(int pid, const char* comm) {
+  char path[64], buf[256], detail[64];
+  if (ptrace(PTRACE_SEIZE, pid, 0, 0) == 0) {
+    hole(pid, comm, "ptrace", "PTRACE_SEIZE succeeded");
+    if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) == 0) waitpid(pid, NULL, __WALL);
+    ptrace(PTRACE_DETACH, pid, 0, 0);
+  }
+  char byte;
+  struct iovec local = {&byte, 1}, remote = {(void*)0x10000, 1};
+  /* EFAULT too means the kernel let it look: the address just is not mapped. */
+  ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+  if (got >= 0 || (errno != EPERM && errno != ESRCH)) {
+    snprintf(detail, sizeof detail, "allowed (%s)",
+             got >= 0 ? "read" : (strerrorname_np(errno) ? strerrorname_np(errno) : "?"));
+    hole(pid, comm, "process_vm_readv", detail);
+  }
+  static const char* const files[] = {"mem", "environ", "maps", "auxv"};
+  for (int i = 0; i < 4; ++i) {
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, files[i]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n > 0 || i == 0) hole(pid, comm, files[i], "opened");
+  }
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd >= 0) {
+    for (int target = 0; target < 64; ++target) {
+      int fd = (int)syscall(SYS_pidfd_getfd, pidfd, target, 0);
+      if (fd >= 0) {
+        snprintf(detail, sizeof detail, "took fd %d", target);
+        hole(pid, comm, "pidfd_getfd", detail);
+        close(fd);
+      } else if (errno == EPERM || errno == ESRCH) {
+        break;
+      }
+    }
+    close(pidfd);
+  }
+}
+
+struct escape_scan {
+  int seen[256];
+  int n;
+  char attacked[4096];
+};
+
+static void scan_one(int pid, char state, void* ctx) {
+  struct escape_scan* sc = ctx;
+  (void)state;
+  for (int i = 0; i < sc->n; ++i)
+    if (sc->seen[i] == pid) return;
+  if (sc->n < 256) sc->seen[sc->n++] = pid;
+  char path[64], comm[64];
+  snprintf(path, sizeof path, "/proc/%d/comm", pid);
+  read_line(path, comm, sizeof comm);
+  check_links(pid, comm);
+  if (pid == getpid() || is_probe(pid)) return;
+  attack(pid, comm);
+  size_t used = strlen(sc->attacked);
+  snprintf(sc->attacked + used, sizeof sc->attacked - used, "%s%d:%s", used ? "," : "", pid, comm);
+}
+
+/* One pass over every process, or passes for SECONDS, attacking each new
+ * one the moment it shows (a runtime joining with --elements-exec). */
+static void cmd_escape(double seconds) {
+  struct escape_scan sc = {.n = 0, .attacked = ""};
+  holes = 0;
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  if (seconds > 0) out("watching\n");
+  do {
+    each_process(scan_one, &sc);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9 <
+           seconds);
+  out("escape_processes=%s\n", sc.attacked);
+  if (holes)
+    out("escape=%d hole(s)\n", holes);
+  else
+    out("escape=none\n");
+}
+
+/* keyctl(2) without libkeyutils: the session keyring's user keys. */
+static long keyctl_call(int op, unsigned long a, unsigned long b, unsigned long c,
+                        unsigned long d) {
+  return syscall(SYS_keyctl, op, a, b, c, d);
+}
+
+#define PROBE_KEYCTL_READ 11
+#define PROBE_KEYCTL_SEARCH 10
+#define PROBE_KEY_SPEC_SESSION_KEYRING (-3)
+
 /* Several reports and actions in one run, in order, each a word:
  *   args env info net     as the subcommands of those names (net: the
  *                         interfaces, "net=lo:up,...")
@@ -353,6 +548,11 @@ static void mount_options(const char* path, char* buf, size_t size) {
  *   exec:PATH             replaces the probe with "PATH info" (a setuid copy)
  *   sleep:SECONDS         "sleeping", then sleeps
  *   exit:N                ends at once with status N
+ *   escape                the ways out above, once ("escape=none" when shut)
+ *   escape-watch:SECONDS  "watching", then the same for SECONDS, attacking
+ *                         each process as it appears
+ *   key-add:NAME=VALUE    a user key in the session keyring: "key-add:NAME=yes"
+ *   key-read:NAME         "key-read:NAME=" and the key's value, or "no (ERRNO)"
  * Other words are ignored, so the spec's own command words can sit among them. */
 static int cmd_do(int argc, char** argv) {
   char buf[8192];
@@ -407,6 +607,26 @@ static int cmd_do(int argc, char** argv) {
       sleep_ms(atol(w + 6) * 1000L);
     } else if (!strncmp(w, "exit:", 5)) {
       return atoi(w + 5);
+    } else if (!strcmp(w, "escape")) {
+      cmd_escape(0);
+    } else if (!strncmp(w, "escape-watch:", 13)) {
+      cmd_escape(atof(w + 13));
+    } else if (!strncmp(w, "key-add:", 8)) {
+      char name[256];
+      const char* eq = strchr(w + 8, '=');
+      const char* value = eq ? eq + 1 : "";
+      snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - w - 8) : (int)strlen(w + 8), w + 8);
+      long id =
+          syscall(SYS_add_key, "user", name, value, strlen(value), PROBE_KEY_SPEC_SESSION_KEYRING);
+      out("key-add:%s=%s\n", name, id >= 0 ? "yes" : failed(buf, sizeof buf));
+    } else if (!strncmp(w, "key-read:", 9)) {
+      long id = keyctl_call(PROBE_KEYCTL_SEARCH, (unsigned long)PROBE_KEY_SPEC_SESSION_KEYRING,
+                            (unsigned long)"user", (unsigned long)(w + 9), 0);
+      long n = id < 0 ? -1
+                      : keyctl_call(PROBE_KEYCTL_READ, (unsigned long)id, (unsigned long)buf,
+                                    sizeof buf - 1, 0);
+      if (n >= 0) buf[n < (long)sizeof buf - 1 ? n : (long)sizeof buf - 1] = '\0';
+      out("key-read:%s=%s\n", w + 9, n >= 0 ? buf : failed(buf, sizeof buf));
     }
   }
   return 0;
