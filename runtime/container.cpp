@@ -72,14 +72,14 @@ void loopback_up() {
 // The child after fork: PID 1 of the new PID namespace. Everything it fails
 // at goes back to the parent over `report` so the parent prints the cause.
 [[noreturn]] void container_main(const run_request& req, rootfs_inputs& in, int ready, int report,
-                                 unique_fd instance) {
+                                 instance_claim& instance) {
   // If the runtime dies, so does the container; the read below closes the
   // window in which the parent could have died before prctl took effect.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   char go = 0;
   if (::read(ready, &go, 1) != 1) _exit(exit_start_failed);
   // The instance name is the host side's to hold: released the moment it ends.
-  instance.reset();
+  instance.close_in_child();
   try {
     const plan& p = *req.p;
     int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
@@ -170,12 +170,12 @@ void bind_host_dir(int fd, const char* where) {
 
 // Forwards signals to the container and returns its exit status; meanwhile
 // keeps the instance socket's queue empty for --elements-exec clients.
-int wait_for_container(pid_t child, const sigset_t& signals, int instance) {
+int wait_for_container(pid_t child, const sigset_t& signals, instance_claim& instance) {
   unique_fd sfd(check(::signalfd(-1, &signals, SFD_CLOEXEC), "watch", "signals"));
   for (;;) {
-    pollfd fds[2] = {{sfd.get(), POLLIN, 0}, {instance, POLLIN, 0}};
+    pollfd fds[2] = {{sfd.get(), POLLIN, 0}, {instance.listener(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents & POLLIN) accept_exec_client(instance);
+    if (fds[1].revents & POLLIN) instance.answer_clients();
     if (!(fds[0].revents & POLLIN)) continue;
     signalfd_siginfo si{};
     if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
@@ -197,7 +197,7 @@ int run_container(const run_request& req) {
   const bool privileged = ::geteuid() == 0 && !req.in_user_namespace;
   const mount_choice choice = forced_mount();
   // Claimed first: a duplicate ID is refused before anything is set up.
-  unique_fd instance = claim_instance(p.id);
+  instance_claim instance(p.id);
   if (choice == mount_choice::kernel && !privileged)
     throw error("ELEMENTS_MOUNT=kernel needs root (hint: unset it to use FUSE)");
 
@@ -293,7 +293,7 @@ int run_container(const run_request& req) {
   if (child == 0) {
     ready_write.reset();
     report_read.reset();
-    container_main(req, in, ready_read.get(), report_write.get(), std::move(instance));
+    container_main(req, in, ready_read.get(), report_write.get(), instance);
   }
   ready_read.reset();
   report_write.reset();
@@ -301,7 +301,7 @@ int run_container(const run_request& req) {
 
   check(static_cast<int>(::write(ready_write.get(), "g", 1)), "start", "the container");
 
-  const int status = wait_for_container(child, signals, instance.get());
+  const int status = wait_for_container(child, signals, instance);
   debug::step("container exited with " + std::to_string(status));
   payload.reset();
 

@@ -1,6 +1,13 @@
-// Running instances: one name per user, held by an abstract unix socket
-// that the kernel releases when the runtime ends, however it ends, so no
-// state file can outlive a run.
+// Running instances: one name per user, in a registry only that user can
+// reach. The registry is the folder $XDG_RUNTIME_DIR/elements (when that
+// directory is the caller's own, mode 0700) or /tmp/elements-UID, opened
+// without following symlinks and refused unless it is a directory of the
+// caller's that group and others cannot write. Per instance it holds
+// ID.lock, flock()ed for the whole run, so a runtime killed by SIGKILL
+// leaves no claim (the kernel drops the lock with the process), and the
+// path socket ID.sock that --elements-exec connects to. Nothing here is an
+// abstract socket, whose names any user and any container on the host
+// network could take.
 #pragma once
 
 #include <sys/types.h>
@@ -12,11 +19,29 @@
 
 namespace elements::runtime {
 
-// Claims ELEMENTS_ID `id` for the calling user; throws elements::error when
-// a running container holds it. The returned socket listens for
-// --elements-exec clients; accept_exec_client() keeps its queue empty.
-unique_fd claim_instance(const std::string& id);
-void accept_exec_client(int listener);
+class instance_claim {
+ public:
+  // Claims ELEMENTS_ID `id` for the calling user; throws elements::error when
+  // a running container holds it or the registry is not the caller's own.
+  explicit instance_claim(const std::string& id);
+  ~instance_claim();
+  instance_claim(const instance_claim&) = delete;
+  instance_claim& operator=(const instance_claim&) = delete;
+
+  // In a child after fork: drops every descriptor without touching the
+  // registry, which stays the parent's.
+  void close_in_child();
+
+  // For poll(): the socket --elements-exec connects to.
+  int listener() const { return listener_.get(); }
+  // Keeps its queue empty: a client only needs to reach it.
+  void answer_clients();
+
+ private:
+  std::string id_;
+  pid_t owner_ = -1;  // the process that claimed, the only one that cleans up
+  unique_fd dir_, lock_, listener_;
+};
 
 // --elements-exec ID -- CMD...: runs CMD inside the running instance `id`
 // (its namespaces, root, working directory and environment) and returns its
