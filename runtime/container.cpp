@@ -72,7 +72,7 @@ void loopback_up() {
 // The child after fork: PID 1 of the new PID namespace. Everything it fails
 // at goes back to the parent over `report` so the parent prints the cause.
 [[noreturn]] void container_main(const run_request& req, rootfs_inputs& in, int ready, int report,
-                                 instance_claim& instance) {
+                                 instance_claim& instance, unique_fd channel) {
   // If the runtime dies, so does the container; the read below closes the
   // window in which the parent could have died before prctl took effect.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -92,6 +92,8 @@ void loopback_up() {
     if (p.network == network_mode::none) loopback_up();
     ::prctl(PR_SET_NAME, "elements-init");
     check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
+    // Final now: what --elements-exec joins, kept by the host side.
+    send_container_namespaces(std::move(channel));
     _exit(run_init(p));
   } catch (const error& e) {
     int status = e.status();
@@ -169,13 +171,15 @@ void bind_host_dir(int fd, const char* where) {
 }
 
 // Forwards signals to the container and returns its exit status; meanwhile
-// keeps the instance socket's queue empty for --elements-exec clients.
+// takes the container's namespaces from init and answers --elements-exec.
 int wait_for_container(pid_t child, const sigset_t& signals, instance_claim& instance) {
   unique_fd sfd(check(::signalfd(-1, &signals, SFD_CLOEXEC), "watch", "signals"));
   for (;;) {
-    pollfd fds[2] = {{sfd.get(), POLLIN, 0}, {instance.listener(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents & POLLIN) instance.answer_clients();
+    pollfd fds[3] = {
+        {sfd.get(), POLLIN, 0}, {instance.channel(), POLLIN, 0}, {instance.listener(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) continue;
+    if (fds[1].revents) instance.receive_namespaces();
+    if (fds[2].revents & POLLIN) instance.answer_clients();
     if (!(fds[0].revents & POLLIN)) continue;
     signalfd_siginfo si{};
     if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
@@ -285,6 +289,7 @@ int run_container(const run_request& req) {
   check(::pipe2(report, O_CLOEXEC), "create", "a pipe");
   unique_fd ready_read(ready[0]), ready_write(ready[1]), report_read(report[0]),
       report_write(report[1]);
+  unique_fd channel = instance.open_channel(p);
 
   // The first child after unshare(CLONE_NEWPID) is PID 1 of the new namespace.
   // glibc's fork is safe beside the FUSE threads: only this thread is copied.
@@ -293,10 +298,11 @@ int run_container(const run_request& req) {
   if (child == 0) {
     ready_write.reset();
     report_read.reset();
-    container_main(req, in, ready_read.get(), report_write.get(), instance);
+    container_main(req, in, ready_read.get(), report_write.get(), instance, std::move(channel));
   }
   ready_read.reset();
   report_write.reset();
+  channel.reset();
   in.bind_sources.clear();
 
   check(static_cast<int>(::write(ready_write.get(), "g", 1)), "start", "the container");

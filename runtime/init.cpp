@@ -80,6 +80,7 @@ int run_init(const plan& p) {
   ssize_t n;
   do n = ::read(report_read.get(), &r, sizeof r);
   while (n < 0 && errno == EINTR);
+  report_read.reset();  // nothing more comes; init and a joiner hold only their stdio
   if (n == sizeof r) {
     ::waitpid(command, nullptr, 0);
     if (r.step == 0)

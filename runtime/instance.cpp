@@ -6,10 +6,13 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -17,11 +20,28 @@
 
 #include "debug_log.hpp"
 #include "elements/error.hpp"
-#include "elements/read_file.hpp"
+#include "fd_passing.hpp"
 #include "init.hpp"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux 6.5
+#endif
 
 namespace elements::runtime {
 namespace {
+
+// The namespaces --elements-exec joins, in the order it joins them: the user
+// namespace first, since it grants the rights to join the others.
+struct namespace_kind {
+  const char* name;
+  int type;
+};
+constexpr std::array<namespace_kind, 6> joined = {{{"user", CLONE_NEWUSER},
+                                                   {"ipc", CLONE_NEWIPC},
+                                                   {"uts", CLONE_NEWUTS},
+                                                   {"net", CLONE_NEWNET},
+                                                   {"pid", CLONE_NEWPID},
+                                                   {"mnt", CLONE_NEWNS}}};
 
 constexpr std::size_t max_id_length = 80;
 
@@ -105,11 +125,74 @@ bool same_file(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-// The first child of `pid`: the runtime's container init, or init's command.
-pid_t first_child(pid_t pid) {
-  std::string children =
-      read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
-  return static_cast<pid_t>(std::atoi(children.c_str()));
+// Reads up to `size` bytes and exactly joined.size() descriptors; returns
+// the byte count (0: the peer closed without sending), -1 on anything else.
+ssize_t receive_namespace_fds(int sock, char* buf, std::size_t size, std::vector<unique_fd>& fds) {
+  const ssize_t n = receive_fds(sock, buf, size, fds, joined.size());
+  return n > 0 && fds.size() != joined.size() ? -1 : n;
+}
+
+// Closes every descriptor above 2 except `keep`.
+void close_all_except(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 3;
+  auto close_up_to = [&](unsigned last) {
+    if (last < from) return;
+    if (::close_range(from, last, 0) != 0)  // before Linux 5.9: one by one
+      for (long fd = from, max = std::min(::sysconf(_SC_OPEN_MAX), static_cast<long>(last) + 1);
+           fd < max; ++fd)
+        ::close(static_cast<int>(fd));
+  };
+  for (int fd : keep) {
+    if (fd < static_cast<int>(from)) continue;
+    if (fd > static_cast<int>(from)) close_up_to(static_cast<unsigned>(fd) - 1);
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  close_up_to(~0U - 1);
+}
+
+long boot_ticks() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_BOOTTIME, &ts);
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  return ts.tv_sec * hz + ts.tv_nsec / (1000000000L / hz);
+}
+
+// Field 22 of /proc/PID/stat: when the process started, in ticks since boot.
+long start_ticks(int proc_dir) {
+  unique_fd fd(::openat(proc_dir, "stat", O_RDONLY | O_CLOEXEC));
+  char buf[1024];
+  ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf - 1) : -1;
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');
+  for (int field = 2; p && field < 22; ++field) p = std::strchr(p + 1, ' ');
+  return p ? std::atol(p + 1) : -1;
+}
+
+// The runtime that answered must be a live process of the caller's own PID
+// namespace: a process inside a container would be in one of its own. The
+// check goes through a pidfd of the peer, so a pid freed and reused in the
+// meantime cannot stand in for it.
+void verify_peer(int sock, const ucred& cred, long connected_at, const std::string& id) {
+  const std::string refused = "instance \"" + id + "\" is not served by an elements runtime";
+  int fd = -1;
+  socklen_t len = sizeof fd;
+  const bool peer_pidfd = ::getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &fd, &len) == 0;
+  unique_fd pidfd(peer_pidfd ? fd : static_cast<int>(::syscall(SYS_pidfd_open, cred.pid, 0)));
+  unique_fd proc(
+      ::open(("/proc/" + std::to_string(cred.pid)).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  // Alive after /proc/PID was opened: the directory is the pidfd's process.
+  if (!pidfd || !proc || ::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) != 0)
+    throw error("instance \"" + id + "\" ended while --elements-exec connected to it");
+  // Without SO_PEERPIDFD, pidfd_open named a pid: it must have started
+  // before the connection, as the runtime that listened did.
+  if (!peer_pidfd && start_ticks(proc.get()) > connected_at) throw error(refused);
+  struct stat theirs {
+  }, ours{};
+  if (::fstatat(proc.get(), "ns/pid", &theirs, 0) != 0 || ::stat("/proc/self/ns/pid", &ours) != 0 ||
+      !same_file(theirs, ours))
+    throw error(refused + " of this PID namespace");
 }
 
 }  // namespace
@@ -168,19 +251,60 @@ instance_claim::~instance_claim() {
   ::unlinkat(dir_.get(), (id_ + ".lock").c_str(), 0);
 }
 
+unique_fd instance_claim::open_channel(const plan& p) {
+  int pair[2];
+  check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "create", "a socket pair");
+  channel_.reset(pair[0]);
+  view_ = p.workdir;
+  view_.push_back('\0');
+  for (const auto& e : p.env) view_.append(e).push_back('\0');
+  return unique_fd(pair[1]);
+}
+
 void instance_claim::close_in_child() {
   owner_ = -1;
   dir_.reset();
   lock_.reset();
   listener_.reset();
+  channel_.reset();
+  namespaces_.clear();
+}
+
+void instance_claim::receive_namespaces() {
+  char tag;
+  std::vector<unique_fd> fds;
+  if (receive_namespace_fds(channel_.get(), &tag, 1, fds) == 1) namespaces_ = std::move(fds);
+  channel_.reset();
 }
 
 void instance_claim::answer_clients() {
   for (;;) {
-    int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) return;
-    ::close(c);
+    unique_fd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) return;
+    // The folder is the caller's alone; this holds even if someone widened it.
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(client.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        cred.uid != ::geteuid() || namespaces_.empty())
+      continue;
+    const auto size = static_cast<std::uint32_t>(view_.size());
+    std::string message(reinterpret_cast<const char*>(&size), sizeof size);
+    message += view_;
+    std::vector<int> fds;
+    for (const auto& fd : namespaces_) fds.push_back(fd.get());
+    send_fds(client.get(), message, fds, MSG_DONTWAIT);
   }
+}
+
+void send_container_namespaces(unique_fd channel) {
+  std::vector<unique_fd> owned;
+  std::vector<int> fds;
+  for (const auto& ns : joined) {
+    const std::string path = std::string("/proc/self/ns/") + ns.name;
+    owned.emplace_back(check(::open(path.c_str(), O_RDONLY | O_CLOEXEC), "open", path));
+    fds.push_back(owned.back().get());
+  }
+  if (!send_fds(channel.get(), "n", fds, 0)) throw_errno("hand over", "the container's namespaces");
 }
 
 int exec_in_instance(const std::string& id, const std::vector<std::string>& argv) {
@@ -189,6 +313,7 @@ int exec_in_instance(const std::string& id, const std::vector<std::string>& argv
   socklen_t len;
   const sockaddr_un addr = socket_address(dir.get(), id, len);
   unique_fd s(check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "open", "a socket"));
+  const long connected_at = boot_ticks();
   if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&addr), len) != 0)
     throw error("no running instance named \"" + id +
                 "\" (hint: ELEMENTS_ID is NAME.INSTANCE; start "
@@ -197,50 +322,61 @@ int exec_in_instance(const std::string& id, const std::vector<std::string>& argv
   socklen_t cl = sizeof cred;
   check(::getsockopt(s.get(), SOL_SOCKET, SO_PEERCRED, &cred, &cl), "identify", "the instance");
   if (cred.uid != ::geteuid()) throw error("instance \"" + id + "\" belongs to another user");
+  verify_peer(s.get(), cred, connected_at, id);
+
+  // The container's namespaces, its command's working directory and
+  // environment: from the runtime that owns them, never looked up by pid.
+  std::uint32_t size = 0;
+  std::vector<unique_fd> namespaces;
+  const ssize_t n =
+      receive_namespace_fds(s.get(), reinterpret_cast<char*>(&size), sizeof size, namespaces);
+  if (n == 0) throw error("instance \"" + id + "\" is not running a command yet");
+  std::string view(size, '\0');
+  std::size_t got = 0;
+  ssize_t r = 1;
+  while (n == sizeof size && got < view.size() &&
+         (r = ::read(s.get(), view.data() + got, view.size() - got)) > 0)
+    got += static_cast<std::size_t>(r);
+  if (n != sizeof size || got != view.size())
+    throw error("instance \"" + id + "\" sent a broken answer to --elements-exec");
   s.reset();
   dir.reset();
 
-  const pid_t init = first_child(cred.pid);
-  const pid_t command = init > 0 ? first_child(init) : 0;
-  if (init <= 0 || command <= 0)
-    throw error("instance \"" + id + "\" is not running a command yet");
-  const std::string proc = "/proc/" + std::to_string(init);
-
-  // Its environment and working directory, read before leaving the host's view.
-  std::vector<std::string> env;
-  std::string environ_text = read_file("/proc/" + std::to_string(command) + "/environ");
-  for (std::size_t i = 0; i < environ_text.size();) {
-    std::size_t end = environ_text.find('\0', i);
-    if (end == std::string::npos) end = environ_text.size();
-    if (end > i) env.emplace_back(environ_text.substr(i, end - i));
-    i = end + 1;
-  }
-  char cwd[4096];
-  ssize_t n =
-      ::readlink(("/proc/" + std::to_string(command) + "/cwd").c_str(), cwd, sizeof cwd - 1);
-  std::string workdir = n > 0 ? std::string(cwd, static_cast<std::size_t>(n)) : "/";
-
-  // The user namespace first: it grants the rights to join the others.
-  std::vector<std::pair<const char*, int>> order = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},
-                                                    {"uts", CLONE_NEWUTS},   {"net", CLONE_NEWNET},
-                                                    {"pid", CLONE_NEWPID},   {"mnt", CLONE_NEWNS}};
-  std::vector<std::pair<unique_fd, int>> fds;
-  for (auto [name, type] : order) {
-    std::string own = std::string("/proc/self/ns/") + name, theirs = proc + "/ns/" + name;
-    struct stat a {
-    }, b{};
-    if (::stat(own.c_str(), &a) == 0 && ::stat(theirs.c_str(), &b) == 0 && a.st_ino == b.st_ino)
-      continue;
-    fds.emplace_back(unique_fd(check(::open(theirs.c_str(), O_RDONLY | O_CLOEXEC), "open", theirs)),
-                     type);
-  }
-  for (auto& [fd, type] : fds)
-    check(::setns(fd.get(), type), "join the namespaces of instance", id);
-
   plan p;
   p.argv = argv;
-  p.env = std::move(env);
-  p.workdir = workdir;
+  for (std::size_t i = 0; i < view.size();) {
+    std::size_t end = view.find('\0', i);
+    if (end == std::string::npos) end = view.size();
+    if (i == 0)
+      p.workdir = view.substr(0, end);
+    else if (end > i)
+      p.env.emplace_back(view.substr(i, end - i));
+    i = end + 1;
+  }
+  if (p.workdir.empty()) p.workdir = "/";
+
+  // Before any namespace of the container is joined: no core dump, ptrace or
+  // /proc access for the container's root, and no host descriptor beyond the
+  // terminal to take with pidfd_getfd.
+  check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make", "the joining runtime non-dumpable");
+  ::prctl(PR_SET_NAME, "elements-exec");
+  std::vector<int> keep;
+  for (const auto& fd : namespaces) keep.push_back(fd.get());
+  close_all_except(keep);
+
+  for (std::size_t i = 0; i < joined.size(); ++i) {
+    const std::string own = std::string("/proc/self/ns/") + joined[i].name;
+    struct stat a {
+    }, b{};
+    // Already a member (the user namespace of a run as root, the host's network).
+    if (::stat(own.c_str(), &a) == 0 && ::fstat(namespaces[i].get(), &b) == 0 && same_file(a, b))
+      continue;
+    check(::setns(namespaces[i].get(), joined[i].type), "join the namespaces of instance", id);
+    // Joining a user namespace changes credentials, which may reset it.
+    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make", "the joining runtime non-dumpable");
+  }
+  namespaces.clear();
+
   check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
   // Joining a PID namespace applies to children: run_init forks the command.
   const sigset_t signals = forwarded_signals();

@@ -8,6 +8,8 @@
 #     can reach) does not receive --elements-exec: with no such instance the
 #     caller is told so, with one it reaches the real instance;
 #   - the container does not see the registry;
+#   - the joining runtime shows as elements-exec, holds only fds 0, 1 and 2
+#     and is not dumpable while its command runs;
 #   - the duplicate check holds from another network namespace;
 #   - after SIGKILL of the runtime the name can be started again at once;
 #   - the folder is refused, with one line naming it and the fix, when it is
@@ -131,6 +133,32 @@ if e2e_wait_output sleeping; then
   fi
   expect_not_connected "$other's socket received nothing" "$E2E_WORK/other.out"
 
+  # The joining runtime, while its command runs: recognisable, holding
+  # nothing but the terminal's descriptors, non-dumpable (its /proc entries
+  # closed to its own user).
+  E2E_PIDS=()
+  e2e_start_one_of_many "$E2E_WORK/exec.out" "$app" --elements-exec "$id1" -- \
+    /bin/probe do sleep:5 "$E2E_TOKEN"
+  if wait_line "$E2E_WORK/exec.out" sleeping; then
+    joiner=
+    for pid in $(pgrep -f -- "--elements-exec $id1 -- /bin/probe do sleep:5"); do
+      [[ $(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n 1) == "$app" ]] && joiner=$pid
+    done
+    if [[ -n $joiner ]]; then
+      expect_eq "the joining runtime is named elements-exec" "$(cat "/proc/$joiner/comm")" \
+        elements-exec
+      expect_eq "the joining runtime holds only fds 0, 1 and 2" \
+        "$(ls "/proc/$joiner/fd" | sort -n | tr '\n' ' ')" "0 1 2 "
+      if [[ $E2E_WHO == user ]]; then
+        expect_match "the joining runtime is not dumpable: its user cannot read its environ" \
+          "$(setpriv --reuid="$victim" --regid="$victim" --clear-groups -- \
+            cat "/proc/$joiner/environ" 2>&1 >/dev/null)" 'Permission denied'
+      fi
+    else
+      e2e_fail "no runtime runs the --elements-exec: $(pgrep -a -f -- "--elements-exec $id1")"
+    fi
+  fi
+  wait "${E2E_PIDS[0]}" || e2e_fail "the --elements-exec with sleep:5 failed: $(cat "$E2E_WORK/exec.out")"
   kill -TERM "$E2E_PID"
 fi
 e2e_wait
