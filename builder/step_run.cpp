@@ -175,6 +175,11 @@ void enter_step_user_namespace(const child_setup& c) {
     const std::string work = c.work.native();
     ::setenv("XDG_DATA_HOME", (work + "/data").c_str(), 1);
     ::setenv("XDG_CACHE_HOME", (work + "/cache").c_str(), 1);
+    // The step's instance name too: the caller's own registry may be shared
+    // with runs as real root, whose folders are not this namespace's root's.
+    const std::string run = work + "/run";
+    if (::mkdir(run.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create", run);
+    ::setenv("XDG_RUNTIME_DIR", run.c_str(), 1);
     const std::string payload = work + "/payload.sqfs";
     runtime::payload_file file{
         unique_fd(check(::open(payload.c_str(), O_RDONLY | O_CLOEXEC), "open", payload)), payload,

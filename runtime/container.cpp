@@ -21,7 +21,6 @@
 
 #include "debug_log.hpp"
 #include "elements/error.hpp"
-#include "fd_passing.hpp"
 #include "init.hpp"
 #include "instance.hpp"
 #include "output.hpp"
@@ -79,40 +78,6 @@ void own_session_keyring() {
     throw_errno("create", "the container's session keyring");
 }
 
-// The namespaces PID 1 made, in the order a joiner enters them: sent to the
-// runtime, which hands them to --elements-exec clients. Opened here, from
-// the process's own /proc/self: PID 1 is not dumpable, so nobody else can.
-constexpr int child_namespaces[] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWNS};
-
-void send_namespaces(int channel) {
-  int fds[4];
-  const char* names[] = {"ipc", "uts", "net", "mnt"};
-  for (int i = 0; i < 4; ++i)
-    fds[i] = check(::open((std::string("/proc/self/ns/") + names[i]).c_str(), O_RDONLY | O_CLOEXEC),
-                   "open", std::string("the container's ") + names[i] + " namespace");
-  const char byte = 'n';
-  if (!send_fds(channel, &byte, 1, fds)) throw_errno("send", "the namespaces");
-  for (int fd : fds) ::close(fd);
-}
-
-// The runtime's side: its own user namespace and the PID namespace of its
-// children, with the four PID 1 sent; empty when PID 1 sent none.
-instance_namespaces receive_namespaces(int channel, pid_t init, bool privileged) {
-  instance_namespaces ns;
-  char byte;
-  std::vector<unique_fd> fds = receive_fds(channel, &byte, 1, MSG_DONTWAIT);
-  if (fds.size() != 4) return ns;
-  auto own = [](const char* name) {
-    return unique_fd(check(::open(name, O_RDONLY | O_CLOEXEC), "open", name));
-  };
-  if (!privileged) ns.fds.emplace_back(CLONE_NEWUSER, own("/proc/self/ns/user"));
-  for (int i = 0; i < 3; ++i) ns.fds.emplace_back(child_namespaces[i], std::move(fds[i]));
-  ns.fds.emplace_back(CLONE_NEWPID, own("/proc/self/ns/pid_for_children"));
-  ns.fds.emplace_back(CLONE_NEWNS, std::move(fds[3]));
-  ns.init = init;
-  return ns;
-}
-
 // Leaves only stdio and `keep` open, `keep` moved to fd 3; returns 3.
 int close_host_descriptors(int keep) {
   if (keep != 3) check(::dup3(keep, 3, O_CLOEXEC), "keep", "the report pipe");
@@ -123,7 +88,7 @@ int close_host_descriptors(int keep) {
 // The child after fork: PID 1 of the new PID namespace. Everything it fails
 // at goes back to the parent over `report` so the parent prints the cause.
 [[noreturn]] void container_main(const run_request& req, rootfs_inputs& in, int ready, int report,
-                                 int ns_channel, unique_fd instance) {
+                                 instance_claim& instance, unique_fd channel) {
   // Before any process of the container exists: not dumpable, so container
   // root can neither ptrace PID 1 nor open its /proc files (fd, environ,
   // mem): its memory belongs to the caller's user namespace (CVE-2019-5736).
@@ -134,19 +99,20 @@ int close_host_descriptors(int keep) {
   char go = 0;
   if (::read(ready, &go, 1) != 1) _exit(exit_start_failed);
   // The instance name is the host side's to hold: released the moment it ends.
-  instance.reset();
+  instance.close_in_child();
   try {
     const plan& p = *req.p;
     int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
     if (p.network == network_mode::none) flags |= CLONE_NEWNET;
     detach_host_sources(in);
     check(::unshare(flags), "create", "the container's namespaces");
-    send_namespaces(ns_channel);
     setup_rootfs(in);
     debug::step("root filesystem ready");
     check(::sethostname(p.hostname.data(), p.hostname.size()), "set the hostname to", p.hostname);
     if (p.network == network_mode::none) loopback_up();
     own_session_keyring();
+    // Final now: what --elements-exec joins, kept by the host side.
+    send_container_namespaces(std::move(channel));
     // Everything else it inherited (the image, /dev/fuse, the extract cache,
     // the output and persist folders, binds) points at the host.
     report = close_host_descriptors(report);
@@ -230,20 +196,15 @@ void bind_host_dir(int fd, const char* where) {
 }
 
 // Forwards signals to the container and returns its exit status; meanwhile
-// answers --elements-exec clients with the namespaces PID 1 sent.
-int wait_for_container(pid_t child, const sigset_t& signals, int instance, int ns_channel,
-                       bool privileged) {
+// takes the container's namespaces from init and answers --elements-exec.
+int wait_for_container(pid_t child, const sigset_t& signals, instance_claim& instance) {
   unique_fd sfd(check(::signalfd(-1, &signals, SFD_CLOEXEC), "watch", "signals"));
-  instance_namespaces ns;
-  bool ns_pending = true;  // one message, or none when PID 1 failed first
   for (;;) {
-    pollfd fds[3] = {{sfd.get(), POLLIN, 0}, {instance, POLLIN, 0}, {ns_channel, POLLIN, 0}};
-    if (::poll(fds, ns_pending ? 3 : 2, -1) < 0) continue;
-    if (ns_pending && fds[2].revents) {
-      ns = receive_namespaces(ns_channel, child, privileged);
-      ns_pending = false;
-    }
-    if (fds[1].revents & POLLIN) accept_exec_client(instance, ns);
+    pollfd fds[3] = {
+        {sfd.get(), POLLIN, 0}, {instance.channel(), POLLIN, 0}, {instance.listener(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) continue;
+    if (fds[1].revents) instance.receive_namespaces();
+    if (fds[2].revents & POLLIN) instance.answer_clients();
     if (!(fds[0].revents & POLLIN)) continue;
     signalfd_siginfo si{};
     if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
@@ -274,7 +235,7 @@ int run_container(const run_request& req) {
   const bool privileged = ::geteuid() == 0 && !req.in_user_namespace && in_initial_user_namespace();
   const mount_choice choice = forced_mount();
   // Claimed first: a duplicate ID is refused before anything is set up.
-  unique_fd instance = claim_instance(p.id);
+  instance_claim instance(p.id);
   if (choice == mount_choice::kernel && !privileged)
     throw error("ELEMENTS_MOUNT=kernel needs root (hint: unset it to use FUSE)");
 
@@ -357,13 +318,12 @@ int run_container(const run_request& req) {
                 (payload->detail().empty() ? "" : " (" + payload->detail() + ")"));
   }
 
-  int ready[2], report[2], channel[2];
+  int ready[2], report[2];
   check(::pipe2(ready, O_CLOEXEC), "create", "a pipe");
   check(::pipe2(report, O_CLOEXEC), "create", "a pipe");
-  check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel), "create",
-        "a socket pair");
   unique_fd ready_read(ready[0]), ready_write(ready[1]), report_read(report[0]),
-      report_write(report[1]), ns_read(channel[0]), ns_write(channel[1]);
+      report_write(report[1]);
+  unique_fd channel = instance.open_channel(p);
 
   // The first child after unshare(CLONE_NEWPID) is PID 1 of the new namespace.
   // glibc's fork is safe beside the FUSE threads: only this thread is copied.
@@ -372,18 +332,16 @@ int run_container(const run_request& req) {
   if (child == 0) {
     ready_write.reset();
     report_read.reset();
-    ns_read.reset();
-    container_main(req, in, ready_read.get(), report_write.get(), ns_write.get(),
-                   std::move(instance));
+    container_main(req, in, ready_read.get(), report_write.get(), instance, std::move(channel));
   }
   ready_read.reset();
   report_write.reset();
-  ns_write.reset();
+  channel.reset();
   in.bind_sources.clear();
 
   check(static_cast<int>(::write(ready_write.get(), "g", 1)), "start", "the container");
 
-  const int status = wait_for_container(child, signals, instance.get(), ns_read.get(), privileged);
+  const int status = wait_for_container(child, signals, instance);
   debug::step("container exited with " + std::to_string(status));
   payload.reset();
 

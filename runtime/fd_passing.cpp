@@ -7,16 +7,15 @@
 
 namespace elements::runtime {
 
-bool send_fds(int sock, const void* data, std::size_t size, std::span<const int> fds, int flags) {
-  if (fds.size() > max_passed_fds) return false;
-  iovec iov{const_cast<void*>(data), size};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_passed_fds)]{};
+bool send_fds(int sock, std::string_view data, const std::vector<int>& fds, int flags) {
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   if (!fds.empty()) {
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -24,24 +23,23 @@ bool send_fds(int sock, const void* data, std::size_t size, std::span<const int>
     std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
   ssize_t n;
-  do n = ::sendmsg(sock, &msg, flags | MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(size);
+  while ((n = ::sendmsg(sock, &msg, flags | MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  }
+  return n == static_cast<ssize_t>(data.size());
 }
 
-std::vector<unique_fd> receive_fds(int sock, void* data, std::size_t size, int flags) {
-  iovec iov{data, size};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_passed_fds)]{};
+ssize_t receive_fds(int sock, char* buf, std::size_t size, std::vector<unique_fd>& fds,
+                    std::size_t max_fds) {
+  iovec iov{buf, size};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * max_fds));
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
   ssize_t n;
-  do n = ::recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  std::vector<unique_fd> fds;
-  if (n < 0) return fds;
+  while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -51,8 +49,8 @@ std::vector<unique_fd> receive_fds(int sock, void* data, std::size_t size, int f
       fds.emplace_back(fd);
     }
   }
-  if (n != static_cast<ssize_t>(size) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) fds.clear();
-  return fds;
+  if (msg.msg_flags & MSG_CTRUNC) return -1;
+  return n;
 }
 
 }  // namespace elements::runtime

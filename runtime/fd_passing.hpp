@@ -1,27 +1,26 @@
-// Descriptors passed over unix sockets (SCM_RIGHTS), with a small message:
-// fusermount3's /dev/fuse, the container's namespaces for its runtime, and
-// those namespaces for an --elements-exec client.
+// Descriptors handed between processes over a unix socket (SCM_RIGHTS):
+// fusermount3's FUSE connection, a container's namespaces.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
-#include <span>
+#include <string_view>
 #include <vector>
 
 #include "elements/unique_fd.hpp"
 
 namespace elements::runtime {
 
-// At most this many descriptors go in one message.
-inline constexpr std::size_t max_passed_fds = 8;
+// Sends `data` (at least one byte) with `fds` attached; false unless the
+// peer took all of it.
+bool send_fds(int sock, std::string_view data, const std::vector<int>& fds, int flags = 0);
 
-// Sends `size` bytes of `data` (at least 1) with `fds`; false when the
-// message did not go out whole. `flags` are sendmsg's (MSG_NOSIGNAL is added).
-bool send_fds(int sock, const void* data, std::size_t size, std::span<const int> fds,
-              int flags = 0);
-
-// Receives a message of exactly `size` bytes into `data` with the
-// descriptors it carries (close-on-exec); empty when the message was short,
-// truncated or absent. `flags` are recvmsg's (MSG_CMSG_CLOEXEC is added).
-std::vector<unique_fd> receive_fds(int sock, void* data, std::size_t size, int flags = 0);
+// Reads up to `size` bytes into `buf` and the descriptors attached to them
+// (close-on-exec) into `fds`; returns the byte count (0: the peer closed
+// without sending), or -1 when the read failed or more than `max_fds`
+// descriptors came.
+ssize_t receive_fds(int sock, char* buf, std::size_t size, std::vector<unique_fd>& fds,
+                    std::size_t max_fds);
 
 }  // namespace elements::runtime

@@ -75,15 +75,15 @@ bool user_allow_other() {
 }
 
 bool send_fd(int sock, int fd) {
-  const char byte = 0;
-  return send_fds(sock, &byte, 1, std::span<const int>(&fd, 1));
+  return send_fds(sock, std::string_view("", 1), {fd});
 }
 
 // The fd sent over `sock`, or -1 when the peer closed without sending one.
 int receive_fd(int sock) {
   char byte;
-  std::vector<unique_fd> fds = receive_fds(sock, &byte, 1);
-  return fds.empty() ? -1 : fds.front().release();
+  std::vector<unique_fd> fds;
+  if (receive_fds(sock, &byte, 1, fds, 1) <= 0 || fds.empty()) return -1;
+  return fds.front().release();
 }
 
 void close_from(int first) {

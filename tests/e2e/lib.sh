@@ -228,12 +228,16 @@ e2e_mode() {
 
   # TMPDIR in the work dir: what the runtime leaves in it shows up in
   # e2e_check_tmpdir, and goes with the work dir.
+  # XDG_RUNTIME_DIR too, the caller's own 0700 folder: the registry of
+  # instance names is the test's, $E2E_WORK/run/elements.
   mkdir -p "$E2E_WORK/home" "$E2E_WORK/cache" "$E2E_WORK/tmp"
+  mkdir -p -m 0700 "$E2E_WORK/run"
   if [[ $E2E_WHO == user ]] && ((EUID == 0)); then
-    chown "$E2E_USER:" "$E2E_WORK/home" "$E2E_WORK/cache" "$E2E_WORK/tmp"
+    chown "$E2E_USER:" "$E2E_WORK/home" "$E2E_WORK/cache" "$E2E_WORK/tmp" "$E2E_WORK/run"
   fi
   _e2e_env=(env -u ELEMENTS_MOUNT -u ELEMENTS_DEBUG -u TARGET_APPIMAGE
-    HOME="$E2E_WORK/home" XDG_CACHE_HOME="$E2E_WORK/cache" TMPDIR="$E2E_WORK/tmp")
+    HOME="$E2E_WORK/home" XDG_CACHE_HOME="$E2E_WORK/cache" TMPDIR="$E2E_WORK/tmp"
+    XDG_RUNTIME_DIR="$E2E_WORK/run")
   [[ $E2E_MOUNT == auto ]] || _e2e_env+=(ELEMENTS_MOUNT="$E2E_MOUNT")
   echo "mode $mode: runs as $E2E_WHO, mount path ${E2E_MOUNT/auto/auto (expect $E2E_EXPECT_PATH)}"
 }
@@ -533,9 +537,16 @@ e2e_check_mount_path() {
 e2e_mount_count() { wc -l </proc/self/mountinfo; }
 e2e_loop_count() { if ((EUID == 0)); then losetup -a | wc -l; else echo 0; fi; }
 
-# The instance sockets (@elements/UID/NAME.INSTANCE) of files named NAME.
-e2e_instance_sockets() {  # NAME
-  grep -c "@elements/[0-9]*/$1\\." /proc/net/unix || true
+# How many instance names of files named NAME are claimed: the lock files
+# NAME.*.lock in the registry that a running runtime holds. A runtime killed
+# by SIGKILL leaves its files behind but holds nothing.
+e2e_instance_claims() {  # NAME
+  local lock held=0
+  for lock in "$E2E_WORK/run/elements/$1".*.lock; do
+    [[ -f $lock ]] || continue
+    flock --nonblock "$lock" true 2>/dev/null || held=$((held + 1))
+  done
+  echo "$held"
 }
 
 e2e_snapshot_host() {
@@ -545,7 +556,7 @@ e2e_snapshot_host() {
 
 # After a run of $E2E_APP (named NAME) ended: the same mounts and loop
 # devices as at e2e_snapshot_host, no loop device over the file, nothing in
-# TMPDIR, no instance socket of NAME and no process of the container.
+# TMPDIR, no instance name of NAME claimed and no process of the container.
 e2e_check_nothing_left() {  # WHEN [NAME]
   local i mounts loops
   # The kernel tears a namespace down asynchronously after its last process.
@@ -562,7 +573,7 @@ e2e_check_nothing_left() {  # WHEN [NAME]
   fi
   e2e_check_tmpdir "$1"
   if [[ -n ${2:-} ]]; then
-    expect_eq "$1: no instance socket left" "$(e2e_instance_sockets "$2")" 0
+    expect_eq "$1: no instance name left claimed" "$(e2e_instance_claims "$2")" 0
   fi
   if e2e_wait_no_token_process; then
     e2e_pass "$1: no process of the run left"
