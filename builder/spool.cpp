@@ -1,17 +1,17 @@
 #include "spool.hpp"
 
 #include <fcntl.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <vector>
 
 #include "archive_reader.hpp"
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 
 namespace elements::builder {
 
@@ -71,20 +71,40 @@ class range_content final : public file_content {
 
 }  // namespace
 
+std::string temp_folder() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp && *tmp == '/' ? tmp : "/tmp";
+}
+
+unique_fd open_temp_folder() {
+  const std::string dir = temp_folder();
+  unique_fd fd = open_base_dir(dir, "set TMPDIR to a folder of your own", false);
+  if (!fd)
+    throw error("the temporary folder " + dir +
+                    " does not exist (hint: create it, or set TMPDIR to a folder that exists)",
+                exit_build_failed);
+  return fd;
+}
+
 unique_fd temporary_file() {
-  const auto dir = std::filesystem::temp_directory_path();
-  unique_fd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  const std::string dir = temp_folder();
+  const unique_fd at = open_temp_folder();
+  unique_fd fd(::openat(at.get(), ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (fd) return fd;
-  // A filesystem without O_TMPFILE: a named file, unlinked at once.
-  std::string tmpl = (dir / "elements-pack-XXXXXX").native();
-  fd.reset(::mkostemp(tmpl.data(), O_CLOEXEC));
-  if (!fd) no_space(dir.native(), errno);
-  ::unlink(tmpl.c_str());
+  // A filesystem without O_TMPFILE: a named file in a fresh private folder,
+  // both unlinked at once.
+  const std::string name = make_temp_dir_at(at.get(), "elements-pack-", 0700, dir);
+  scope_exit remove([&] { ::unlinkat(at.get(), name.c_str(), AT_REMOVEDIR); });
+  const std::string file = name + "/spool";
+  fd.reset(
+      ::openat(at.get(), file.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) no_space(dir, errno);
+  ::unlinkat(at.get(), file.c_str(), 0);
   return fd;
 }
 
 content_spool::content_spool() : file_(std::make_shared<file>()) {
-  file_->folder = std::filesystem::temp_directory_path().native();
+  file_->folder = temp_folder();
   file_->fd = temporary_file();
 }
 

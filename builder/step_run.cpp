@@ -20,6 +20,7 @@
 
 #include "container.hpp"
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 #include "elements/read_file.hpp"
 #include "overlay_diff.hpp"
 #include "spool.hpp"
@@ -95,9 +96,9 @@ class signal_guard {
 struct work_dir {
   fs::path path;
   work_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "elements-pack-step.XXXXXX").native();
-    if (!::mkdtemp(tmpl.data())) throw_errno("create a temporary folder in", tmpl);
-    path = tmpl;
+    const unique_fd parent = open_temp_folder();
+    path = fs::path(temp_folder()) /
+           make_temp_dir_at(parent.get(), "elements-pack-step.", 0700, temp_folder());
   }
   ~work_dir() {
     std::error_code ec;
