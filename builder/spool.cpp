@@ -78,19 +78,9 @@ std::string temp_folder() {
   return tmp && *tmp == '/' ? tmp : "/tmp";
 }
 
-unique_fd open_temp_folder() {
-  const std::string dir = temp_folder();
-  unique_fd fd = open_base_dir(dir, "set TMPDIR to a folder of your own", false);
-  if (!fd)
-    throw error("the temporary folder " + dir +
-                    " does not exist (hint: create it, or set TMPDIR to a folder that exists)",
-                exit_build_failed);
-  return fd;
-}
-
 unique_fd temporary_file() {
   const std::string dir = temp_folder();
-  const unique_fd at = open_temp_folder();
+  const unique_fd at = open_temp_parent(dir);
   unique_fd fd(::openat(at.get(), ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (fd) return fd;
   // A filesystem without O_TMPFILE: a named file in a fresh private folder,

@@ -19,11 +19,6 @@ class archive_reader;
 // TMPDIR when it is an absolute path, else /tmp.
 std::string temp_folder();
 
-// temp_folder() opened and checked as every folder elements keeps files in
-// (elements/private_dir.hpp); throws elements::error when it is missing or
-// others could change what is in it.
-unique_fd open_temp_folder();
-
 // An unlinked temporary file in temp_folder(), for bytes too large to hold
 // in memory; it is gone when the last descriptor closes.
 unique_fd temporary_file();

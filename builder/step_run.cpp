@@ -95,11 +95,7 @@ class signal_guard {
 // A temporary folder, removed with everything in it when the build ends.
 struct work_dir {
   fs::path path;
-  work_dir() {
-    const unique_fd parent = open_temp_folder();
-    path = fs::path(temp_folder()) /
-           make_temp_dir_at(parent.get(), "elements-pack-step.", 0700, temp_folder());
-  }
+  work_dir() { path = make_temp_dir(temp_folder(), "elements-pack-step."); }
   ~work_dir() {
     std::error_code ec;
     fs::remove_all(path, ec);

@@ -153,4 +153,18 @@ std::string make_temp_dir_at(int parent, std::string_view prefix, mode_t mode,
   throw error("cannot create a temporary folder in " + shown + ": every name tried exists");
 }
 
+unique_fd open_temp_parent(const std::string& path) {
+  unique_fd fd = open_base_dir(path, "set TMPDIR to a folder of your own", false);
+  if (!fd)
+    throw error("the temporary folder " + path +
+                " does not exist (hint: create it, or set TMPDIR to a folder that exists)");
+  return fd;
+}
+
+std::string make_temp_dir(const std::string& parent, std::string_view prefix) {
+  const unique_fd fd = open_temp_parent(parent);
+  const std::string name = make_temp_dir_at(fd.get(), prefix, 0700, parent);
+  return (parent.ends_with('/') ? parent : parent + "/") + name;
+}
+
 }  // namespace elements

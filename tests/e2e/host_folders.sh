@@ -3,7 +3,8 @@
 # extract cache, persistent layers, /out staging, the step cache) set up on
 # shared 1777 folders where another real user was there first: a planted
 # extract cache and persistent layer, a symlinked `elements`, a pre-made
-# /out staging folder, a planted step layer and a symlinked step cache. Each
+# /out staging folder, a planted step layer and a symlinked step cache, and
+# TMPDIR on a folder others may write to that is not sticky. Each
 # run refuses with one line naming the folder and the fix, or goes on
 # without using what was planted; nothing of the other user's and nothing the
 # symlinks point at is removed. Runs as root: it makes the second user.
@@ -131,6 +132,14 @@ expect_eq "a pre-made staging folder: the other user's folder is kept as it was"
 expect_eq "a pre-made staging folder: nothing else is left beside the output" \
   "$(ls -A "$outdir" | tr '\n' ' ')" ".hostdirs.web.out.partial result "
 
+# --- temporary folders: TMPDIR on a folder others may write to, not sticky
+tmp=$(shared tmp-open 0777)
+e2e_run env TMPDIR="$tmp" "$app" --appimage-extract-and-run -n tmp -- info
+expect_eq "TMPDIR on a non-sticky shared folder: status 125" "$E2E_RC" 125
+expect_line "TMPDIR on a non-sticky shared folder: one line naming it and the fix" "$E2E_ERR" \
+  "hostdirs.AppImage: cannot keep files under $tmp: others can write to $tmp (mode 0777) and it is not sticky, so they could replace them (hint: chmod +t $tmp, or set TMPDIR to a folder of your own)"
+expect_eq "TMPDIR on a non-sticky shared folder: nothing is made in it" "$(ls -A "$tmp")" ""
+
 # --- the step cache: another user's elements/steps with planted layers
 cp -a "$E2E_WORK/rootfs" "$E2E_WORK/vrootfs"
 chown -R "$victim:" "$E2E_WORK/vrootfs"
@@ -178,6 +187,15 @@ if [[ -e $E2E_WORK/packed/planted.AppImage ]]; then
 fi
 expect_eq "planted step layers: the other user's layers are kept" \
   "$(find "$steps/elements/steps" -name '*.tar' -printf '%f\n')" "$keys"
+
+PACK_RC=0
+(cd "$E2E_WORK" && "${_e2e_as[@]}" env HOME="$E2E_WORK/home" TMPDIR="$tmp" "$E2E_PACK" -q \
+  --no-cache -o "$E2E_WORK/packed/tmp.AppImage" steps.json) 2>"$E2E_WORK/pack.err" || PACK_RC=$?
+expect_eq "a build with TMPDIR on a non-sticky shared folder: status 1" "$PACK_RC" 1
+expect_line "a build with TMPDIR on a non-sticky shared folder: one line naming it and the fix" \
+  "$(<"$E2E_WORK/pack.err")" "elements-pack: cannot keep files under $tmp: others can write to $tmp (mode 0777) and it is not sticky, so they could replace them (hint: chmod +t $tmp, or set TMPDIR to a folder of your own)"
+expect_eq "a build with TMPDIR on a non-sticky shared folder: nothing is made in it" \
+  "$(ls -A "$tmp")" ""
 
 # --- `cache prune` through a symlinked elements/steps
 steps=$(shared steps-link)

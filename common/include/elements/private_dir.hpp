@@ -42,4 +42,12 @@ void check_private(int fd, const std::string& shown, const std::string& hint);
 std::string make_temp_dir_at(int parent, std::string_view prefix, mode_t mode,
                              const std::string& shown);
 
+// The temporary folder `path` (TMPDIR, or /tmp), opened as open_base_dir
+// does; it must exist.
+unique_fd open_temp_parent(const std::string& path);
+
+// A fresh folder `prefix` + 8 random characters, mode 0700, in the
+// temporary folder `parent`, checked as open_temp_parent does; its path.
+std::string make_temp_dir(const std::string& parent, std::string_view prefix);
+
 }  // namespace elements
