@@ -59,7 +59,11 @@ void check_path_to_root(unique_fd fd, const std::string& path, const std::string
     struct stat st;
     check(::fstat(fd.get(), &st), "inspect", path);
     const bool owner_ok = st.st_uid == me || st.st_uid == 0 || unmapped_id(st.st_uid);
-    const bool shared = (st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX);
+    // A group of the caller's own, as user private groups are (umask 002 on
+    // Debian, Ubuntu and Fedora), lets in no one else.
+    const bool own_group = st.st_uid == me && st.st_gid == ::getegid();
+    const bool writable = (st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && !own_group);
+    const bool shared = writable && !(st.st_mode & S_ISVTX);
     if (!owner_ok || shared) {
       const std::string folder = path_of(fd.get(), "a folder above " + path);
       if (!owner_ok)

@@ -112,6 +112,14 @@ TEST_CASE("a base folder under a shared folder that is not sticky is refused", "
   CHECK(open_base_dir(base, "fix"));
 }
 
+TEST_CASE("a base folder of the caller's own group may be group-writable", "[unit]") {
+  temp_dir dir;
+  std::filesystem::create_directories(dir / "home" / "cache");
+  REQUIRE(::chmod((dir / "home").c_str(), 0775) == 0);
+  REQUIRE(::chown((dir / "home").c_str(), ::geteuid(), ::getegid()) == 0);
+  CHECK(open_base_dir((dir / "home" / "cache").native(), "fix"));
+}
+
 TEST_CASE("a base folder may be reached through a symlink of the caller's", "[unit]") {
   temp_dir dir;
   std::filesystem::create_directory(dir / "real");

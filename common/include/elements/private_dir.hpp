@@ -19,8 +19,9 @@ namespace elements {
 // O_PATH descriptor, creating what is missing with mode 0700. It is the caller's
 // choice, so symlinks on the way are followed (a home on another disk); then
 // every folder on its real path up to `/` must be owned by root or the
-// caller, and one that group or others may write to must be sticky, as
-// /tmp is: else someone else could rename what is in it. Throws
+// caller, and one that others (or a group other than the caller's own) may
+// write to must be sticky, as /tmp is: else someone else could rename what
+// is in it. Throws
 // elements::error naming the folder and the fix; `hint` is the way out the
 // caller has ("set XDG_CACHE_HOME to a folder of your own"). With `create`
 // false, a missing `path` gives an empty fd.
