@@ -168,6 +168,7 @@ class tar_writer {
     static constexpr std::size_t in_memory = 8 << 20;
     std::vector<unsigned char> memory;
     unique_fd spill;
+    std::optional<room_guard> room;
     std::uint64_t size = 0;
 
     void add(std::span<const unsigned char> b) {
@@ -178,12 +179,14 @@ class tar_writer {
       }
       if (!spill) {
         spill = temporary_file();
+        room.emplace(temp_folder(), "temporary copy of a file of the image");
         write_all(memory);
         memory.clear();
       }
       write_all(b);
     }
     void write_all(std::span<const unsigned char> b) {
+      room->before_write(spill.get(), size - b.size(), b.size());
       for (std::size_t done = 0; done < b.size();) {
         const ssize_t n = ::write(spill.get(), b.data() + done, b.size() - done);
         if (n <= 0) throw_errno("write", "a temporary file");

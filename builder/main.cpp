@@ -149,7 +149,7 @@ int cache(const pack_options::cache_command& c) {
   const auto removed = store.prune(before);
   for (const auto& e : removed) bytes += e.size;
   std::cerr << "elements-pack: removed " << removed.size() << " cached step(s), " << bytes
-            << " bytes, from " << dir->native() << '\n';
+            << " bytes, from " << store.dir().native() << '\n';
   return exit_ok;
 }
 

@@ -259,10 +259,12 @@ class docker_archive {
         continue;
       }
       blob b{temporary_file(), {}};
+      room_guard room(temp_folder(), "temporary copy of " + name + " of " + ref_.text);
       sha256_hasher h;
       off_t at = 0;
       r.read_data([&](std::span<const unsigned char> bytes) {
         h.update(bytes);
+        room.before_write(b.fd.get(), static_cast<std::uint64_t>(at), bytes.size());
         while (!bytes.empty()) {
           ssize_t n = ::pwrite(b.fd.get(), bytes.data(), bytes.size(), at);
           if (n < 0 && errno == EINTR) continue;

@@ -1,17 +1,18 @@
 #include "spool.hpp"
 
 #include <fcntl.h>
-#include <stdlib.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <vector>
 
 #include "archive_reader.hpp"
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 
 namespace elements::builder {
 
@@ -19,6 +20,7 @@ struct content_spool::file {
   unique_fd fd;
   std::uint64_t end = 0;
   std::string folder;  // where it lives, for messages
+  room_guard room;
 };
 
 namespace {
@@ -71,22 +73,59 @@ class range_content final : public file_content {
 
 }  // namespace
 
+std::string temp_folder() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp && *tmp == '/' ? tmp : "/tmp";
+}
+
 unique_fd temporary_file() {
-  const auto dir = std::filesystem::temp_directory_path();
-  unique_fd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  const std::string dir = temp_folder();
+  const unique_fd at = open_temp_parent(dir);
+  unique_fd fd(::openat(at.get(), ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (fd) return fd;
-  // A filesystem without O_TMPFILE: a named file, unlinked at once.
-  std::string tmpl = (dir / "elements-pack-XXXXXX").native();
-  fd.reset(::mkostemp(tmpl.data(), O_CLOEXEC));
-  if (!fd) no_space(dir.native(), errno);
-  ::unlink(tmpl.c_str());
+  // A filesystem without O_TMPFILE: a named file in a fresh private folder,
+  // both unlinked at once.
+  const std::string name = make_temp_dir_at(at.get(), "elements-pack-", 0700, dir);
+  scope_exit remove([&] { ::unlinkat(at.get(), name.c_str(), AT_REMOVEDIR); });
+  const std::string file = name + "/spool";
+  fd.reset(
+      ::openat(at.get(), file.c_str(), O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) no_space(dir, errno);
+  ::unlinkat(at.get(), file.c_str(), 0);
   return fd;
 }
 
-content_spool::content_spool() : file_(std::make_shared<file>()) {
-  file_->folder = std::filesystem::temp_directory_path().native();
-  file_->fd = temporary_file();
+namespace {
+constexpr std::uint64_t mib = 1 << 20;
+constexpr std::uint64_t check_every = 4 * mib;
+}  // namespace
+
+room_guard::room_guard(std::string folder, std::string what)
+    : folder_(std::move(folder)), what_(std::move(what)), unchecked_(check_every) {}
+
+void room_guard::before_write(int fd, std::uint64_t size, std::size_t n) {
+  unchecked_ += n;
+  if (unchecked_ < check_every) return;
+  unchecked_ = n;
+  struct statvfs fs {};
+  if (::fstatvfs(fd, &fs) != 0 || fs.f_blocks == 0) return;  // no figures: ENOSPC tells
+  const std::uint64_t total = std::uint64_t{fs.f_blocks} * fs.f_frsize;
+  const std::uint64_t left = std::uint64_t{fs.f_bavail} * fs.f_frsize;
+  const std::uint64_t margin = std::clamp<std::uint64_t>(total / 20, 16 * mib, 1024 * mib);
+  // Room for what is written until the next look, and the margin after it.
+  if (left >= margin + check_every + n) return;
+  throw error("stopped before the disk of " + folder_ + " is full: the " + what_ + " there had " +
+                  std::to_string(size / mib) + " MiB, with " + std::to_string(left / mib) +
+                  " MiB of " + std::to_string(total / mib) +
+                  " MiB left (hint: set TMPDIR to a folder on a disk with more room)",
+              exit_build_failed, std::error_code(ENOSPC, std::generic_category()));
 }
+
+content_spool::content_spool()
+    : file_(std::make_shared<file>(file{temporary_file(),
+                                        0,
+                                        temp_folder(),
+                                        {temp_folder(), "temporary copy of the image's files"}})) {}
 
 std::shared_ptr<const file_content> content_spool::add(archive_reader& from, archive_entry* entry,
                                                        std::string what) {
@@ -95,6 +134,7 @@ std::shared_ptr<const file_content> content_spool::add(archive_reader& from, arc
   // written, not copied first: the bench's 200 MB rootfs tarball is read in
   // 40 ms instead of 111, with no temporary copy.
   const auto located = from.locate_data(entry, [&](std::span<const unsigned char> bytes) {
+    file_->room.before_write(file_->fd.get(), file_->end, bytes.size());
     while (!bytes.empty()) {
       ssize_t n =
           ::pwrite(file_->fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(file_->end));

@@ -16,9 +16,29 @@ namespace elements::builder {
 
 class archive_reader;
 
-// An unlinked temporary file in TMPDIR (or /tmp), for bytes too large to
-// hold in memory; it is gone when the last descriptor closes.
+// TMPDIR when it is an absolute path, else /tmp.
+std::string temp_folder();
+
+// An unlinked temporary file in temp_folder(), for bytes too large to hold
+// in memory; it is gone when the last descriptor closes.
 unique_fd temporary_file();
+
+// Keeps a temporary file from filling its disk (a compressed archive may
+// unpack to far more than the disk holds): before each write, at most every
+// few MiB, it looks at the room left and stops the build with an error
+// naming the folder, the size reached and the fix while a margin is still
+// free (a twentieth of the disk, at least 16 MiB, at most 1 GiB).
+class room_guard {
+ public:
+  // `what` names the file's contents in the message ("the files of the image").
+  room_guard(std::string folder, std::string what);
+  // Before `n` more bytes go to `fd`, which holds `size` bytes so far.
+  void before_write(int fd, std::uint64_t size, std::size_t n);
+
+ private:
+  std::string folder_, what_;
+  std::uint64_t unchecked_;
+};
 
 // Regular files' bytes in one unlinked temporary file, appended to and read
 // back with pread. It lives as long as the last file that points into it.

@@ -1,5 +1,6 @@
 #include "step_cache.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,14 +8,13 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "digest.hpp"
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 
 namespace elements::builder {
 namespace {
@@ -67,23 +67,36 @@ bool is_key(const std::string& s) {
          });
 }
 
-std::string summary_of(const fs::path& meta) {
-  std::ifstream in(meta);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = nlohmann::json::parse(text.str(), nullptr, false);
+std::string summary_of(int dir, const std::string& name) {
+  unique_fd fd(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; fd && (n = ::read(fd.get(), buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
+  auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_object() && doc.contains("step") && doc["step"].is_string())
     return doc["step"].get<std::string>();
   return "?";
 }
+
+void write_all(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("write", path);
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+constexpr const char* cache_hint = "set XDG_CACHE_HOME to a folder of your own, or use --no-cache";
 
 }  // namespace
 
 std::optional<fs::path> step_cache_dir() {
   const char* cache = std::getenv("XDG_CACHE_HOME");
   const char* home = std::getenv("HOME");
-  if (cache && *cache == '/') return fs::path(cache) / "elements" / "steps";
-  if (home && *home == '/') return fs::path(home) / ".cache" / "elements" / "steps";
+  if (cache && *cache == '/') return fs::path(cache);
+  if (home && *home == '/') return fs::path(home) / ".cache";
   return std::nullopt;
 }
 
@@ -101,57 +114,74 @@ std::string step_key(const std::string& previous, const std::string& step_json,
   return h.digest().substr(7);  // the hex digits, a file name
 }
 
+unique_fd step_cache::open(bool create) const {
+  const unique_fd base = open_base_dir(base_.native(), cache_hint, create);
+  if (!base) return {};
+  const unique_fd top = open_private_dir(base.get(), "elements", (base_ / "elements").native(),
+                                         cache_hint, create, O_PATH);
+  if (!top) return {};
+  return open_private_dir(top.get(), "steps", dir_.native(), cache_hint, create);
+}
+
 unique_fd step_cache::find(const std::string& key) const {
-  const fs::path tar = dir_ / (key + ".tar");
-  unique_fd fd(::open(tar.c_str(), O_RDONLY | O_CLOEXEC));
+  const unique_fd dir = open(false);
+  if (!dir) return {};
+  unique_fd fd(::openat(dir.get(), (key + ".tar").c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd) ::futimens(fd.get(), nullptr);  // "last used", for cache ls and prune
   return fd;
 }
 
 void step_cache::store(const std::string& key, int fd, const std::string& summary) const {
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec)
-    throw error("cannot create the step cache " + dir_.native() + ": " + ec.message(),
-                exit_build_failed, ec);
+  const unique_fd dir = open(true);
   const std::string suffix = ".tmp." + std::to_string(::getpid());
-  const fs::path tar = dir_ / (key + ".tar"), meta = dir_ / (key + ".json");
+  const std::string tar = key + ".tar", meta = key + ".json";
+  const std::string shown = (dir_ / tar).native() + suffix;
   {
-    std::ofstream out(meta.native() + suffix, std::ios::binary);
-    out << nlohmann::json{{"step", summary}, {"created", std::time(nullptr)}}.dump() << '\n';
-    if (!out) throw error("cannot write " + meta.native() + suffix, exit_build_failed);
+    const std::string name = meta + suffix;
+    unique_fd out(::openat(dir.get(), name.c_str(),
+                           O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!out) throw_errno("create", (dir_ / name).native());
+    write_all(out.get(),
+              nlohmann::json{{"step", summary}, {"created", std::time(nullptr)}}.dump() + "\n",
+              (dir_ / name).native());
+    (void)::renameat(dir.get(), name.c_str(), dir.get(), meta.c_str());
   }
-  fs::rename(meta.native() + suffix, meta, ec);
-  unique_fd out(
-      ::open((tar.native() + suffix).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!out) throw_errno("create", tar.native() + suffix);
+  const std::string name = tar + suffix;
+  unique_fd out(::openat(dir.get(), name.c_str(),
+                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!out) throw_errno("create", shown);
+  scope_exit remove([&] { ::unlinkat(dir.get(), name.c_str(), 0); });
   std::vector<char> buf(1 << 20);
   off_t at = 0;
   for (;;) {
     ssize_t n = ::pread(fd, buf.data(), buf.size(), at);
     if (n < 0) throw_errno("read", "the step's changes");
     if (n == 0) break;
-    if (::write(out.get(), buf.data(), static_cast<std::size_t>(n)) != n) {
-      ::unlink((tar.native() + suffix).c_str());
-      throw_errno("write", tar.native() + suffix);
-    }
+    write_all(out.get(), {buf.data(), static_cast<std::size_t>(n)}, shown);
     at += n;
   }
-  if (::fsync(out.get()) != 0 || ::rename((tar.native() + suffix).c_str(), tar.c_str()) != 0) {
-    ::unlink((tar.native() + suffix).c_str());
-    throw_errno("store", tar.native());
-  }
+  if (::fsync(out.get()) != 0 || ::renameat(dir.get(), name.c_str(), dir.get(), tar.c_str()) != 0)
+    throw_errno("store", (dir_ / tar).native());
+  remove.dismiss();
 }
 
 std::vector<cache_entry> step_cache::list() const {
   std::vector<cache_entry> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_, ec)) {
-    const fs::path p = e.path();
-    if (p.extension() != ".tar" || !is_key(p.stem().native())) continue;
+  const unique_fd dir = open(false);
+  if (!dir) return out;
+  std::vector<std::string> names;
+  if (DIR* d = ::fdopendir(::fcntl(dir.get(), F_DUPFD_CLOEXEC, 0))) {
+    while (const dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+    ::closedir(d);
+  }
+  for (const auto& name : names) {
+    if (!name.ends_with(".tar")) continue;
+    const std::string key = name.substr(0, name.size() - 4);
     struct stat st {};
-    if (::stat(p.c_str(), &st) != 0) continue;
-    out.push_back({p.stem().native(), summary_of(dir_ / (p.stem().native() + ".json")),
+    if (!is_key(key) || ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode))
+      continue;
+    out.push_back({key, summary_of(dir.get(), key + ".json"),
                    static_cast<std::uint64_t>(st.st_size), st.st_mtime});
   }
   std::sort(out.begin(), out.end(), [](const cache_entry& a, const cache_entry& b) {
@@ -162,11 +192,13 @@ std::vector<cache_entry> step_cache::list() const {
 
 std::vector<cache_entry> step_cache::prune(std::optional<std::int64_t> before) const {
   std::vector<cache_entry> removed;
+  const unique_fd dir = open(false);
+  if (!dir) return removed;
   for (auto& e : list()) {
     if (before && e.last_used >= *before) continue;
-    if (::unlink((dir_ / (e.key + ".tar")).c_str()) != 0 && errno != ENOENT)
+    if (::unlinkat(dir.get(), (e.key + ".tar").c_str(), 0) != 0 && errno != ENOENT)
       throw_errno("remove", (dir_ / (e.key + ".tar")).native());
-    ::unlink((dir_ / (e.key + ".json")).c_str());
+    ::unlinkat(dir.get(), (e.key + ".json").c_str(), 0);
     removed.push_back(std::move(e));
   }
   return removed;

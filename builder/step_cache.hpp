@@ -16,8 +16,8 @@
 
 namespace elements::builder {
 
-// ${XDG_CACHE_HOME:-$HOME/.cache}/elements/steps; nullopt when neither is an
-// absolute path.
+// ${XDG_CACHE_HOME:-$HOME/.cache}, the folder the cache's own elements/steps
+// is in; nullopt when neither is an absolute path.
 std::optional<std::filesystem::path> step_cache_dir();
 
 // The digest of a tree: every path, type, mode, owner, mtime, xattr, link
@@ -37,9 +37,13 @@ struct cache_entry {
   std::int64_t last_used = 0;  // seconds since 1970
 };
 
+// Every entry is reached through the folders base/elements/steps opened
+// without following a symlink, and only when they are the caller's own and
+// closed to group and others (elements/private_dir.hpp).
 class step_cache {
  public:
-  explicit step_cache(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  explicit step_cache(std::filesystem::path base)
+      : base_(std::move(base)), dir_(base_ / "elements" / "steps") {}
 
   // The stored layer for `key`, marked as used now; null when there is none.
   unique_fd find(const std::string& key) const;
@@ -51,10 +55,14 @@ class step_cache {
   // Removes the entries last used before `before` (all when nullopt); returns them.
   std::vector<cache_entry> prune(std::optional<std::int64_t> before) const;
 
+  // base/elements/steps, for messages.
   const std::filesystem::path& dir() const noexcept { return dir_; }
 
  private:
-  std::filesystem::path dir_;
+  // The checked folder; empty when it does not exist and not `create`.
+  unique_fd open(bool create) const;
+
+  std::filesystem::path base_, dir_;
 };
 
 }  // namespace elements::builder

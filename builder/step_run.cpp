@@ -20,6 +20,7 @@
 
 #include "container.hpp"
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 #include "elements/read_file.hpp"
 #include "overlay_diff.hpp"
 #include "spool.hpp"
@@ -94,11 +95,7 @@ class signal_guard {
 // A temporary folder, removed with everything in it when the build ends.
 struct work_dir {
   fs::path path;
-  work_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "elements-pack-step.XXXXXX").native();
-    if (!::mkdtemp(tmpl.data())) throw_errno("create a temporary folder in", tmpl);
-    path = tmpl;
-  }
+  work_dir() { path = make_temp_dir(temp_folder(), "elements-pack-step."); }
   ~work_dir() {
     std::error_code ec;
     fs::remove_all(path, ec);

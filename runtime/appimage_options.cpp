@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 #include "signature_check.hpp"
 #include "squash_extract.hpp"
 
@@ -47,9 +48,7 @@ void require_payload(const self_image& self) {
 
 std::string temp_dir(const std::string& prefix) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix + "XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw_errno("create", tmpl);
-  return tmpl;
+  return make_temp_dir(tmp && *tmp == '/' ? tmp : "/tmp", prefix);
 }
 
 // --appimage-mount: a mount the caller can use from outside, kept until a signal.

@@ -21,6 +21,7 @@
 
 #include "debug_log.hpp"
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 #include "init.hpp"
 #include "instance.hpp"
 #include "output.hpp"
@@ -177,16 +178,17 @@ std::unique_ptr<mounted_payload> mount_payload(const payload_file& f, bool privi
 unique_fd open_persist_dir(const std::string& id) {
   const char* data = std::getenv("XDG_DATA_HOME");
   const char* home = std::getenv("HOME");
-  std::string dir;
+  std::string base;
   if (data && *data == '/')
-    dir = data;
+    base = data;
   else if (home && *home == '/')
-    dir = std::string(home) + "/.local/share";
+    base = std::string(home) + "/.local/share";
   else
     throw error("\"writable\": \"persist\" needs HOME or XDG_DATA_HOME to keep its files");
-  dir += "/elements/" + id;
-  make_dirs(dir, 0700);
-  return unique_fd(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", dir));
+  const char* hint = "set XDG_DATA_HOME to a folder of your own";
+  const unique_fd top = open_private_dir(open_base_dir(base, hint).get(), "elements",
+                                         base + "/elements", hint, true, O_PATH);
+  return open_private_dir(top.get(), id, base + "/elements/" + id, hint, true, O_PATH);
 }
 
 void bind_host_dir(int fd, const char* where) {
@@ -287,7 +289,10 @@ int run_container(const run_request& req) {
   unique_fd host_tree_fd;
   if (host_tree || pending) {
     const std::string& dir = host_tree ? host_tree->root() : pending->mountpoint;
-    host_tree_fd.reset(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", dir));
+    // The extract cache's tree was opened checked: never looked up again.
+    if (host_tree) host_tree_fd = host_tree->take_dir_fd();
+    if (!host_tree_fd)
+      host_tree_fd.reset(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", dir));
   }
 
   std::unique_ptr<output_stage> output;

@@ -14,6 +14,7 @@
 
 #include "debug_log.hpp"
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 #include "sha256.hpp"
 #include "squash_extract.hpp"
 #include "squash_mount.hpp"
@@ -25,26 +26,30 @@ constexpr std::string_view temp_prefix = ".tmp-";
 
 class cached_tree final : public mounted_payload {
  public:
-  cached_tree(std::string root, std::string detail)
-      : root_(std::move(root)), detail_(std::move(detail)) {}
+  cached_tree(unique_fd fd, std::string root, std::string detail)
+      : fd_(std::move(fd)), root_(std::move(root)), detail_(std::move(detail)) {}
   const std::string& root() const override { return root_; }
+  unique_fd take_dir_fd() override { return std::move(fd_); }
   mount_method method() const override { return mount_method::extract; }
   std::string detail() const override { return detail_; }
 
  private:
+  unique_fd fd_;
   std::string root_, detail_;
 };
 
-std::string cache_dir() {
+// ${XDG_CACHE_HOME:-~/.cache}: the folder the cache's own `elements` is in.
+std::string cache_base() {
   // The XDG spec says to ignore a relative XDG_CACHE_HOME.
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
-    return std::string(xdg) + "/elements";
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.cache/elements";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/') return xdg;
+  if (const char* home = std::getenv("HOME"); home && *home == '/')
+    return std::string(home) + "/.cache";
   throw error(
       "cannot extract the payload: neither XDG_CACHE_HOME nor HOME is set, so there is no cache "
       "directory (hint: set XDG_CACHE_HOME to a directory with room for the payload)");
 }
+
+constexpr const char* cache_hint = "set XDG_CACHE_HOME to a folder of your own";
 
 std::string hash_payload(const payload_file& file) {
   sha256 hash;
@@ -63,7 +68,7 @@ std::string hash_payload(const payload_file& file) {
 // Hashing a large payload on every run would cost more than the extraction
 // saves, so the digest is remembered under the file's identity: device,
 // inode, size and change time, which no one can set back without root.
-std::string payload_digest(const payload_file& file, const std::string& cache) {
+std::string payload_digest(const payload_file& file, int cache_fd, const std::string& cache) {
   struct stat st;
   check(::fstat(file.fd.get(), &st), "read", file.path);
   char name[128];
@@ -73,20 +78,25 @@ std::string payload_digest(const payload_file& file, const std::string& cache) {
                 static_cast<unsigned long long>(st.st_size),
                 static_cast<unsigned long long>(st.st_ctim.tv_sec), st.st_ctim.tv_nsec,
                 static_cast<unsigned long long>(file.offset));
-  const std::string index = cache + "/.index";
-  const std::string key = index + "/" + name;
+  const unique_fd index =
+      open_private_dir(cache_fd, ".index", cache + "/.index", cache_hint, true, O_PATH);
   char known[65];
-  if (::readlink(key.c_str(), known, sizeof known) == 64) return std::string(known, 64);
+  if (::readlinkat(index.get(), name, known, sizeof known) == 64) return std::string(known, 64);
   std::string digest = hash_payload(file);
   // Only a shortcut: failing to write it costs a hash next time.
-  if (::mkdir(index.c_str(), 0700) == 0 || errno == EEXIST)
-    (void)::symlink(digest.c_str(), key.c_str());
+  (void)::symlinkat(digest.c_str(), index.get(), name);
   return digest;
 }
 
-bool is_dir(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+// The finished tree, when there is one. Only this user can have renamed it
+// into the cache, the last step of an extraction; it is still checked, so
+// that a tree someone else could write into is never run.
+std::unique_ptr<mounted_payload> finished_tree(int cache_fd, const std::string& digest,
+                                               const std::string& cache, const char* how) {
+  const std::string dir = cache + "/" + digest;
+  unique_fd fd = open_private_dir(cache_fd, digest, dir, cache_hint, false, O_PATH);
+  if (!fd) return nullptr;
+  return std::make_unique<cached_tree>(std::move(fd), dir, how + dir);
 }
 
 // Serialises extractions into this cache, so a second first run waits for
@@ -117,39 +127,45 @@ void remove_stale_temps(int cache_fd) {
 }  // namespace
 
 std::unique_ptr<mounted_payload> extract_cached(const payload_file& file) {
-  const std::string cache = cache_dir();
-  make_dirs(cache, 0700);
-  const std::string final_dir = cache + "/" + payload_digest(file, cache);
-  if (is_dir(final_dir)) return std::make_unique<cached_tree>(final_dir, "reused " + final_dir);
+  const std::string base = cache_base(), cache = base + "/elements";
+  // Every step below is relative to this checked descriptor.
+  const unique_fd cache_fd =
+      open_private_dir(open_base_dir(base, cache_hint).get(), "elements", cache, cache_hint);
+  const std::string digest = payload_digest(file, cache_fd.get(), cache);
+  if (auto tree = finished_tree(cache_fd.get(), digest, cache, "reused ")) return tree;
 
-  unique_fd cache_fd(
-      check(::open(cache.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", cache));
   const bool locked = lock_cache(cache_fd.get());
-  if (is_dir(final_dir)) return std::make_unique<cached_tree>(final_dir, "reused " + final_dir);
+  if (auto tree = finished_tree(cache_fd.get(), digest, cache, "reused ")) return tree;
   if (locked) remove_stale_temps(cache_fd.get());
 
-  const std::string digest = final_dir.substr(cache.size() + 1);
-  std::string temp = cache + "/" + std::string(temp_prefix) + digest.substr(0, 16) + "-XXXXXX";
-  if (!::mkdtemp(temp.data())) throw_errno("create", temp);
-  const std::string temp_name = temp.substr(cache.size() + 1);
+  const std::string temp_name = make_temp_dir_at(
+      cache_fd.get(), std::string(temp_prefix) + digest.substr(0, 16) + "-", 0700, cache);
+  const std::string temp = cache + "/" + temp_name;
   scope_exit remove_temp([&] { remove_tree(cache_fd.get(), temp_name.c_str()); });
   {
-    unique_fd temp_fd(
-        check(::open(temp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", temp));
+    unique_fd temp_fd(check(::openat(cache_fd.get(), temp_name.c_str(),
+                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                            "open", temp));
     extract_options opts;
-    opts.display = final_dir + "/";
+    opts.display = cache + "/" + digest + "/";
     opts.apply_root = true;
     opts.space_hint = "free space on the disk of " + cache +
                       ", or set XDG_CACHE_HOME to a directory on a disk with room";
     extract_tree(file, temp_fd.get(), opts);
+    // The payload's root mode, but no one else may write into the tree.
+    struct stat st;
+    check(::fstat(temp_fd.get(), &st), "inspect", temp);
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+      check(::fchmod(temp_fd.get(), st.st_mode & 07755), "set the mode of", temp);
   }
   if (::renameat(cache_fd.get(), temp_name.c_str(), cache_fd.get(), digest.c_str()) == 0) {
     remove_temp.dismiss();
   } else if (errno != EEXIST && errno != ENOTEMPTY) {
-    throw_errno("rename", temp + " to " + final_dir);
+    throw_errno("rename", temp + " to " + cache + "/" + digest);
   }
   // else: a run that could not lock the cache finished first; its tree is the same.
-  return std::make_unique<cached_tree>(final_dir, "extracted to " + final_dir);
+  if (auto tree = finished_tree(cache_fd.get(), digest, cache, "extracted to ")) return tree;
+  throw error("cannot find " + cache + "/" + digest + " after extracting the payload into it");
 }
 
 }  // namespace elements::runtime

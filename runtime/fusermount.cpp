@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 #include "fd_passing.hpp"
 #include "fuse_server.hpp"
 #include "squash_mount.hpp"
@@ -210,8 +211,7 @@ std::unique_ptr<fusermount_pending> fusermount_prepare(const payload_file& file)
   if (a.fusermount.empty()) return nullptr;
 
   const std::string base = file.path.substr(file.path.rfind('/') + 1);
-  a.mountpoint = mount_base() + "/.mount_" + base.substr(0, 6) + "XXXXXX";
-  if (!::mkdtemp(a.mountpoint.data())) throw_errno("create", a.mountpoint);
+  a.mountpoint = make_temp_dir(mount_base(), ".mount_" + base.substr(0, 6));
   scope_exit remove_mountpoint([&] { ::rmdir(a.mountpoint.c_str()); });
   a.options = "ro,nosuid,nodev,auto_unmount,subtype=squashfuse,fsname=" + escape_option(file.path);
   if (::geteuid() == 0 || user_allow_other()) a.options += ",allow_other";

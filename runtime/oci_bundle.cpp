@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 #include "elements/read_file.hpp"
 #include "elements/unique_fd.hpp"
 #include "init.hpp"
@@ -370,8 +371,7 @@ int run_in_oci_runtime(const run_request& req, const std::string& runtime) {
   const sigset_t signals = forwarded_signals();
   check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");
   const char* tmp = std::getenv("TMPDIR");
-  std::string temp = std::string(tmp && *tmp == '/' ? tmp : "/tmp") + "/elements-oci.XXXXXX";
-  if (!::mkdtemp(temp.data())) throw_errno("create a temporary folder in", parent_of(temp));
+  const std::string temp = make_temp_dir(tmp && *tmp == '/' ? tmp : "/tmp", "elements-oci.");
   const std::string bundle = temp + "/bundle", state = temp + "/state";
   std::optional<output_stage> output;
   scope_exit cleanup([&] {

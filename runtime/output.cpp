@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "elements/error.hpp"
+#include "elements/private_dir.hpp"
 
 namespace elements::runtime {
 
@@ -27,15 +28,12 @@ output_stage::output_stage(const std::string& dest, const std::string& id) : des
   if (!parent_)
     throw usage_error("output " + dest + ": the folder " + parent +
                       " does not exist (hint: create it first)");
-  stage_name_ = "." + id + ".out.partial";
+  // A fresh name each run: a folder someone else made beside the output
+  // neither blocks the run nor receives it.
+  stage_name_ = make_temp_dir_at(parent_.get(), "." + id + ".out.partial.", 0755, parent);
   stage_path_ = parent + "/" + stage_name_;
-  if (::mkdirat(parent_.get(), stage_name_.c_str(), 0755) != 0) {
-    if (errno == EEXIST)
-      throw error("output " + dest + ": " + stage_path_ +
-                  " exists from an interrupted run (hint: recover its files, then remove it)");
-    throw_errno("create the output folder", stage_path_);
-  }
-  stage_.reset(::openat(parent_.get(), stage_name_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  stage_.reset(
+      ::openat(parent_.get(), stage_name_.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!stage_) throw_errno("open", stage_path_);
 }
 
@@ -47,7 +45,7 @@ void output_stage::deliver() {
   delivered_ = true;
   std::vector<std::string> entries;
   {
-    int fd = ::openat(parent_.get(), stage_name_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = ::openat(stage_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) throw_errno("open", stage_path_);
     DIR* d = ::fdopendir(fd);
     while (dirent* e = ::readdir(d))

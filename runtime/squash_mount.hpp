@@ -30,6 +30,9 @@ class mounted_payload {
   virtual ~mounted_payload() = default;
   // The directory that holds AppRun, .elements and rootfs.
   virtual const std::string& root() const = 0;
+  // An O_PATH descriptor of root() where it was opened checked, handed over
+  // once; else empty.
+  virtual unique_fd take_dir_fd() { return {}; }
   virtual mount_method method() const = 0;
   // For --elements-debug, e.g. "/dev/loop3" or "fusermount3".
   virtual std::string detail() const { return {}; }

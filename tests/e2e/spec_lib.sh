@@ -185,8 +185,8 @@ spec_check_nothing_left() {
   else
     e2e_fail "processes left: $(pgrep -a -f -- "$E2E_TOKEN" | tr '\n' ';')"
   fi
-  staging=$(find "$E2E_WORK" -name '*.out.partial' 2>/dev/null)
-  expect_eq "no /out staging folder (.ID.out.partial) left" "$staging" ""
+  staging=$(find "$E2E_WORK" -name '*.out.partial*' 2>/dev/null)
+  expect_eq "no /out staging folder (.ID.out.partial.XXXXXXXX) left" "$staging" ""
   e2e_check_tmpdir "after all runs"
   # A runtime that ended normally removed ID.lock and ID.sock from the
   # registry; one killed left them, but holds no lock on ID.lock.

@@ -57,7 +57,7 @@ TEST_CASE("a step key chains the key before it, the step and its content", "[uni
 
 TEST_CASE("cache entries are stored whole, found, listed and pruned", "[unit]") {
   temp_dir dir;
-  const step_cache cache(dir / "steps");
+  const step_cache cache(dir.path());
   const std::string key(64, 'a'), other(64, 'b');
   CHECK_FALSE(cache.find(key));
   CHECK(cache.list().empty());
@@ -67,7 +67,7 @@ TEST_CASE("cache entries are stored whole, found, listed and pruned", "[unit]") 
   cache.store(key, layer.get(), "run echo hi");
   cache.store(other, layer.get(), "run echo ho");
   // Nothing but the entries: no temp file is left.
-  CHECK(std::distance(std::filesystem::directory_iterator(dir / "steps"),
+  CHECK(std::distance(std::filesystem::directory_iterator(dir / "elements" / "steps"),
                       std::filesystem::directory_iterator()) == 4);
 
   unique_fd found = cache.find(key);
@@ -77,7 +77,7 @@ TEST_CASE("cache entries are stored whole, found, listed and pruned", "[unit]") 
   CHECK(std::string(buf) == "layer bytes");
 
   // Last used 10 days ago: pruned by an age of 5 days, the other kept.
-  const std::string tar = (dir / "steps" / (other + ".tar")).native();
+  const std::string tar = (dir / "elements" / "steps" / (other + ".tar")).native();
   const timespec old[2] = {{::time(nullptr) - 10 * 86400, 0}, {::time(nullptr) - 10 * 86400, 0}};
   REQUIRE(::utimensat(AT_FDCWD, tar.c_str(), old, 0) == 0);
   auto entries = cache.list();
