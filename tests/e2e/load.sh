@@ -29,8 +29,10 @@ fi
 # What a run must not change on the host. In /tmp: what the runs' user owns
 # there, but for the work dirs of tests (what else comes and goes in /tmp is
 # other processes' business).
+# Entries of other programs may vanish while find looks at them: not an error.
 tmp_entries() {
-  find /tmp -mindepth 1 -maxdepth 1 -user "$runner" ! -name 'elements-e2e.*' | sort
+  { find /tmp -mindepth 1 -maxdepth 1 -user "$runner" ! -name 'elements-e2e.*' 2>/dev/null ||
+    true; } | sort
 }
 # Listed by find into a file, outside a command substitution, which would
 # hold a pipe of its own in the list.
