@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "block_digests.hpp"
 #include "elements/error.hpp"
 #include "elements/unique_fd.hpp"
 #include "output_file.hpp"
@@ -74,6 +75,9 @@ squashfs_result assemble(const runtime_image& runtime, const node_ptr& payload,
   if (!payload::has_squashfs_at(out.fd(), runtime.extent.end))
     throw error(how.output.native() + ": the payload is missing after writing it",
                 exit_build_failed);
+  // Before sealing: the signature covers the digests, so a signed file
+  // vouches for every block the runtime checks against them.
+  write_block_digests(out.fd(), runtime.extent.end, result.size, how.output.native());
   if (how.seal) how.seal(out.fd());
   out.commit();
   return result;

@@ -120,11 +120,13 @@ void extractor::write_file(int dir, const char* name, const std::string& path, s
   }
   unique_fd fd(::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd) fail("create", path);
+  // A file that cannot be read whole is not left half-written.
+  scope_exit remove_partial([&] { ::unlinkat(dir, name, 0); });
   const std::uint64_t size = in.xtra.reg.file_size;
   bool holes = false;
   for (std::uint64_t off = 0; off < size;) {
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf_.size(), size - off));
-    std::size_t n = img_.read(in, off, buf_.data(), want);
+    std::size_t n = img_.read(in, off, buf_.data(), want, path);
     if (n == 0) img_.damaged(path);
     if (all_zero(buf_.data(), n)) {
       if (::lseek(fd.get(), static_cast<off_t>(n), SEEK_CUR) < 0) fail("write", path);
@@ -143,6 +145,7 @@ void extractor::write_file(int dir, const char* name, const std::string& path, s
   if (::fchmod(fd.get(), in.base.mode & kept_bits) != 0) fail("set the mode of", path);
   const timespec times[2] = {{in.base.mtime, 0}, {in.base.mtime, 0}};
   if (::futimens(fd.get(), times) != 0) fail("set the time of", path);
+  remove_partial.dismiss();
   if (in.nlink > 1) first_link_.emplace(in.base.inode_number, path);
 }
 

@@ -51,7 +51,9 @@ class squash_image {
   sqfs_inode root();
   sqfs_inode inode(sqfs_inode_id id);
   // Reads up to `size` bytes at `offset` of a regular file; returns how many.
-  std::size_t read(sqfs_inode& inode, std::uint64_t offset, void* buf, std::size_t size);
+  // `what` names the file in the message when it cannot be read.
+  std::size_t read(sqfs_inode& inode, std::uint64_t offset, void* buf, std::size_t size,
+                   std::string_view what = "a file's data");
   std::string readlink(sqfs_inode& inode);
 
   // The payload is unreadable at `what`: a damaged or truncated file.

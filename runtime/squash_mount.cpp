@@ -9,6 +9,7 @@
 
 #include "elements/error.hpp"
 #include "squash_image.hpp"
+#include "verified_reads.hpp"
 
 namespace elements::runtime {
 namespace {
@@ -68,7 +69,14 @@ const char* to_string(mount_method m) {
 
 void open_squash(sqfs* fs, int fd, const std::string& path, std::uint64_t offset) {
   const std::string where = path + ": the payload at offset " + std::to_string(offset);
-  switch (sqfs_init(fs, fd, static_cast<std::size_t>(offset))) {
+  // First, so that the library's very first read is checked too.
+  attach_block_digests(fd, path, offset);
+  const sqfs_err opened = sqfs_init(fs, fd, static_cast<std::size_t>(offset));
+  if (opened != SQFS_OK)
+    if (auto mismatch = digest_mismatch_message(path, "its superblock and tables");
+        !mismatch.empty())
+      throw error(mismatch);
+  switch (opened) {
     case SQFS_OK:
       // sqfs_init has refused the types this build cannot decompress.
       if (const auto type = sqfs_compression(fs); type == ZSTD_COMPRESSION)
@@ -108,10 +116,11 @@ sqfs_inode squash_image::inode(sqfs_inode_id id) {
   return in;
 }
 
-std::size_t squash_image::read(sqfs_inode& in, std::uint64_t offset, void* buf, std::size_t size) {
+std::size_t squash_image::read(sqfs_inode& in, std::uint64_t offset, void* buf, std::size_t size,
+                               std::string_view what) {
   auto n = static_cast<sqfs_off_t>(size);
   if (sqfs_read_range(&fs_, &in, static_cast<sqfs_off_t>(offset), &n, buf) != SQFS_OK)
-    damaged("a file's data");
+    damaged(what);
   return static_cast<std::size_t>(n);
 }
 
@@ -125,6 +134,8 @@ std::string squash_image::readlink(sqfs_inode& in) {
 }
 
 void squash_image::damaged(std::string_view what) const {
+  if (auto mismatch = digest_mismatch_message(path_, what); !mismatch.empty())
+    throw error(mismatch);
   throw error(
       path_ + ": cannot read " + std::string(what) +
       " of the payload (hint: the file is damaged or truncated; download or build it again)");
@@ -142,7 +153,7 @@ std::string read_payload_file(const payload_file& file, std::string_view path) {
   if (!S_ISREG(in.base.mode))
     throw error(file.path + ": " + p + " in the payload is not a regular file (hint: rebuild it)");
   std::string data(in.xtra.reg.file_size, '\0');
-  data.resize(img.read(in, 0, data.data(), data.size()));
+  data.resize(img.read(in, 0, data.data(), data.size(), p));
   return data;
 }
 

@@ -11,8 +11,14 @@ source "$(dirname "$0")/lib.sh"
 
 e2e_mode "${1:?usage: damaged_files.sh MODE}"
 e2e_rootfs
-# Several compressed blocks of 128 KiB, none of them a fragment.
-head -c 600000 < <(yes "a line of a file that compresses well") >"$E2E_WORK/rootfs/big"
+# Several compressed blocks of 128 KiB.
+# (base64: each block is compressed to about three quarters, so several
+# whole 4 KiB blocks of the file hold nothing else)
+head -c 450000 /dev/urandom | base64 >"$E2E_WORK/rootfs/big"
+# Incompressible: stored as it is, so one changed byte changes the file and
+# nothing but the block digests can notice. /small lands in a fragment.
+head -c 600000 /dev/urandom >"$E2E_WORK/rootfs/random"
+head -c 3000 /dev/urandom >"$E2E_WORK/rootfs/small"
 e2e_pack good
 good=$E2E_APP
 offset=$("$good" --appimage-offset)
@@ -89,19 +95,21 @@ dir_table=$(peek64 "$good" $((offset + 72)))
 overwrite "$E2E_WORK/dir-table.AppImage" $((offset + dir_table)) 64 377
 expect_refused dir-table "dir-table\.AppImage" -- info
 
-# --- the compressed data blocks of /big overwritten
+# --- the compressed data blocks of /big overwritten: the 4 KiB blocks
+# that hold nothing but them (the first also holds the superblock)
 tail -c +$((offset + 1)) "$good" >"$E2E_WORK/payload.sqfs"
 stat_big=$(rdsquashfs -s /rootfs/big "$E2E_WORK/payload.sqfs")
-rm -f "$E2E_WORK/payload.sqfs"
 blocks_start=$(sed -n 's/^Blocks start: //p' <<<"$stat_big")
 blocks_size=$(sed -n 's/^.*Block #[0-9]* size: \([0-9]*\) (compressed)$/\1/p' <<<"$stat_big" |
   paste -sd+)
 blocks_size=$((${blocks_size:-0}))
-if [[ -z $blocks_start ]] || ((blocks_size == 0)); then
+if [[ -z $blocks_start ]] || ((blocks_size < 3 * 4096)); then
   e2e_fail "rdsquashfs shows no compressed blocks of /rootfs/big: $stat_big"
 else
   copy data-block
-  overwrite "$E2E_WORK/data-block.AppImage" $((offset + blocks_start)) "$blocks_size" 377
+  from=$(((blocks_start + 4095) / 4096 * 4096))
+  to=$(((blocks_start + blocks_size) / 4096 * 4096))
+  overwrite "$E2E_WORK/data-block.AppImage" $((offset + from)) $((to - from)) 377
   if [[ $E2E_EXPECT_PATH == extract ]]; then
     expect_refused data-block "data-block\.AppImage|/big" -- "do" cat:/big
     expect_eq "data-block: nothing half-extracted is kept in the cache" \
@@ -117,6 +125,110 @@ else
       "cat:/etc/passwd=root:x:0:0:root:/root:/bin/sh"
   fi
 fi
+
+# --- one changed byte: in a data block, in a fragment, in a metadata block
+# Where byte AT of FILE, stored as it is, sits in the payload, or -1.
+find_byte() {  # FILE AT
+  python3 -c 'import sys
+at = int(sys.argv[3])
+found = open(sys.argv[1], "rb").read().find(open(sys.argv[2], "rb").read()[at - 16:at + 16])
+print(found + 16 if found >= 0 else -1)' "$E2E_WORK/payload.sqfs" "$1" "$2"
+}
+flip() {  # FILE OFFSET: one byte, changed
+  python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1)[0]; f.seek(int(sys.argv[2])); f.write(bytes([b ^ 0x20]))' \
+    "$1" "$2"
+}
+# A byte of the inode table's metadata block that holds the root inode
+# (every run reads it first) which, changed, still reads without an error
+# but describes another tree: what squashfs alone cannot notice.
+silent_metadata_byte() {
+  local image=$E2E_WORK/payload.sqfs root_ref inodes block at size good_tree
+  root_ref=$(peek64 "$image" 32)
+  inodes=$(peek64 "$image" 64)
+  block=$((inodes + (root_ref >> 16)))
+  size=$(($(od -An -t u2 -j "$block" -N 2 "$image" | tr -d ' ') & 0x7fff))
+  good_tree=$(rdsquashfs -d "$image")
+  for ((at = block + 2; at < block + 2 + size; at++)); do
+    flip "$image" "$at"
+    if tree=$(rdsquashfs -d "$image" 2>/dev/null) && [[ $tree != "$good_tree" ]]; then
+      flip "$image" "$at"
+      echo "$at"
+      return
+    fi
+    flip "$image" "$at"
+  done
+  echo -1
+}
+data_at=$(find_byte "$E2E_WORK/rootfs/random" 300000)
+fragment_at=$(find_byte "$E2E_WORK/rootfs/small" 1500)
+metadata_at=$(silent_metadata_byte)
+big_line=$(head -n 1 "$E2E_WORK/rootfs/big")
+# The user extracts into a folder of its own.
+[[ $E2E_WHO == user ]] && chown "$E2E_USER:" "$E2E_WORK"
+good_sum=
+if e2e_ran 0 "$good" -- "do" sum:/random sum:/small; then
+  good_sum=$(probe_value "$E2E_OUT" sum:/random)
+  expect_match "the good file reads /random whole" "$good_sum" '^600000:'
+fi
+cached() { find "$E2E_WORK/cache" -mindepth 2 -maxdepth 2 -name '[!.]*' 2>/dev/null | wc -l; }
+cached_good=$(cached)
+for case in "data-byte $data_at /random" "fragment-byte $fragment_at /small" \
+  "metadata-byte $metadata_at -"; do
+  read -r name at file <<<"$case"
+  if ((at < 0)); then
+    e2e_fail "$name: found no byte of the payload to change"
+    continue
+  fi
+  copy "$name"
+  flip "$E2E_WORK/$name.AppImage" $((offset + at))
+  if [[ $name == metadata-byte ]]; then
+    # Read by every run before the container exists.
+    expect_refused "$name" "$name\.AppImage: the payload is damaged: its 4 KiB block at byte [0-9]+ does not match its digest" -- info
+  elif [[ $E2E_EXPECT_PATH == extract ]]; then
+    expect_refused "$name" "$name\.AppImage: the payload is damaged: .* does not match its digest, so .* cannot be read" -- "do" "sum:$file"
+    expect_eq "$name: nothing half-extracted is kept in the cache" "$(cached)" "$cached_good"
+  elif [[ $E2E_EXPECT_PATH == kernel ]]; then
+    echo "note: $name: not checked by the kernel path, which reads data and fragment blocks unchecked (README, \"Block digests\")"
+  else
+    # /big's first block is neither the changed block nor a fragment.
+    e2e_run "$E2E_WORK/$name.AppImage" -- "do" "sum:$file" cat:/big exit:3
+    expect_eq "$name: the command's own status" "$E2E_RC" 3
+    expect_line "$name: reading the changed file fails with EIO" "$E2E_OUT" "sum:$file=no (EIO)"
+    expect_line "$name: the rest of the image reads" "$E2E_OUT" "cat:/big=$big_line"
+  fi
+  # --appimage-extract: refused, and no half-written file left behind.
+  if [[ $name != metadata-byte ]]; then
+    rm -rf "$E2E_WORK/squashfs-root"
+    e2e_run "$E2E_WORK/$name.AppImage" --appimage-extract
+    expect_eq "$name --appimage-extract: status" "$E2E_RC" 125
+    # The first file that needs the block is named: /small shares its
+    # fragment with others.
+    expect_match "$name --appimage-extract: says which block, in one line" \
+      "$(wc -l <<<"$E2E_ERR") $E2E_ERR" \
+      "^1 .*$name\.AppImage: the payload is damaged: .* does not match its digest, so rootfs/.* cannot be read \(hint: "
+    expect_eq "$name --appimage-extract: no half-written $file" \
+      "$(find "$E2E_WORK/squashfs-root/rootfs$file" 2>/dev/null | wc -l)" 0
+    rm -rf "$E2E_WORK/squashfs-root"
+  fi
+done
+chown 0:0 "$E2E_WORK"
+rm -f "$E2E_WORK/payload.sqfs"
+
+# --- a file made before the block digests (the same file, cut after the
+# image's padding) runs as it did and says nothing about them
+copy no-digests
+truncate -s $((offset + (bytes_used + 4095) / 4096 * 4096)) "$E2E_WORK/no-digests.AppImage"
+if e2e_ran 0 "$E2E_WORK/no-digests.AppImage" -- "do" cat:/big; then
+  expect_line "no digests: the file reads" "$E2E_OUT" "cat:/big=$big_line"
+  expect_eq "no digests: nothing on stderr" "$E2E_ERR" ""
+fi
+# ... and bytes behind the image that are not digests are damage, not an
+# old file
+copy digests-cut
+truncate -s $((offset + (bytes_used + 4095) / 4096 * 4096 + 4096)) "$E2E_WORK/digests-cut.AppImage"
+expect_refused digests-cut "digests-cut\.AppImage: the block digests behind the payload are cut short or damaged" -- info
 
 e2e_check_nothing_left "after the damaged files"
 e2e_done

@@ -536,11 +536,36 @@ static long keyctl_call(int op, unsigned long a, unsigned long b, unsigned long 
 #define PROBE_KEYCTL_SEARCH 10
 #define PROBE_KEY_SPEC_SESSION_KEYRING (-3)
 
+/* Reads all of PATH: "SIZE:FNV1A64", or "no (ERRNO)" at the first failed read. */
+static const char* file_sum(const char* path, char* buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return failed(buf, size);
+  unsigned long long hash = 14695981039346656037ULL, total = 0;
+  unsigned char chunk[65536];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      failed(buf, size);
+      close(fd);
+      return buf;
+    }
+    if (n == 0) break;
+    for (ssize_t i = 0; i < n; ++i) hash = (hash ^ chunk[i]) * 1099511628211ULL;
+    total += (unsigned long long)n;
+  }
+  close(fd);
+  snprintf(buf, size, "%llu:%016llx", total, hash);
+  return buf;
+}
+
 /* Several reports and actions in one run, in order, each a word:
  *   args env info net     as the subcommands of those names (net: the
  *                         interfaces, "net=lo:up,...")
  *   write:PATH[=TEXT]     "write:PATH=yes" or "=no (ERRNO)"; TEXT default "probe"
  *   cat:PATH              "cat:PATH=" and the file's first line, or "no (ERRNO)"
+ *   sum:PATH              "sum:PATH=" and the size and FNV-1a digest of all
+ *                         of the file ("SIZE:HEX"), or "no (ERRNO)"
  *   ls:PATH               "ls:PATH=" and the sorted names in the folder
  *   open-w:PATH           "open-w:PATH=yes" when PATH opens for writing (not
  *                         truncated), or "no (ERRNO)"
@@ -587,6 +612,8 @@ static int cmd_do(int argc, char** argv) {
       buf[strcspn(buf, "\n")] = '\0';
       fclose(f);
       out("cat:%s=%s\n", w + 4, buf);
+    } else if (!strncmp(w, "sum:", 4)) {
+      out("sum:%s=%s\n", w + 4, file_sum(w + 4, buf, sizeof buf));
     } else if (!strncmp(w, "ls:", 3)) {
       list_dir(w + 3, buf, sizeof buf);
       out("ls:%s=%s\n", w + 3, buf);

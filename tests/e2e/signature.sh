@@ -106,6 +106,20 @@ gpg --batch --armor --export "$other_fpr" |
 e2e_run_expect 1 "$E2E_WORK/rekeyed.AppImage" --elements-verify
 expect_match "another key in .sig_key: refused" "$E2E_ERR" 'the signature is not by the key in .sig_key'
 
+# --- the block digests behind the payload are signed with it: a signed
+# file without them (stripped to the image and its padding) is refused as
+# it is read, not read unchecked
+e2e_run_expect 0 "$app" --elements-spec
+offset=$("$app" --appimage-offset)
+bytes_used=$(od -An -t u8 -j $((offset + 40)) -N 8 "$app" | tr -d ' ')
+cp "$app" "$E2E_WORK/stripped.AppImage"
+truncate -s $((offset + (bytes_used + 4095) / 4096 * 4096)) "$E2E_WORK/stripped.AppImage"
+e2e_run_expect 125 "$E2E_WORK/stripped.AppImage" --elements-spec
+expect_match "signed, digests stripped: refused in one line with a hint" \
+  "$(wc -l <<<"$E2E_ERR") $E2E_ERR" \
+  '^1 .*stripped\.AppImage: the file is signed but carries no block digests.*\(hint: '
+e2e_run_expect 1 "$E2E_WORK/stripped.AppImage" --elements-verify
+
 # --- unsigned, and a runtime taken from a signed file carries no signature
 e2e_pack probe
 e2e_run_expect 1 "$E2E_APP" --elements-verify
