@@ -23,6 +23,7 @@
 #include "debug_log.hpp"
 #include "elements/error.hpp"
 #include "squash_image.hpp"
+#include "verified_reads.hpp"
 
 namespace elements::runtime {
 namespace {
@@ -444,6 +445,8 @@ fuse_server::fuse_server(const payload_file& file, unique_fd connection, std::ui
   s.image.reset(check(::fcntl(file.fd.get(), F_DUPFD_CLOEXEC, 0), "open", file.path));
   open_squash(&s.fs, s.image.get(), file.path, file.offset);
   s.fs_open = true;
+  // The command sees only EIO; the runner should learn why.
+  say_digest_mismatches(s.image.get());
   sqfs_cache_destroy(&s.fs.data_cache);
   s.fs.data_cache = {};
   if (sqfs_block_cache_init(&s.fs.data_cache, data_cache_blocks) != SQFS_OK)

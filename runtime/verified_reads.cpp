@@ -162,6 +162,8 @@ struct attachment {
   dev_t dev;
   ino_t ino;
   std::shared_ptr<verifier> v;  // null: the file has no digests
+  std::string path;
+  bool say = false;  // say_digest_mismatches()
 };
 std::mutex registry_mutex;
 std::vector<attachment> registry;
@@ -242,7 +244,13 @@ void attach_block_digests(int fd, const std::string& path, std::uint64_t offset)
         a.v->root() == v->root())
       v = a.v;
   std::erase_if(registry, [&](const attachment& a) { return a.fd == fd; });
-  registry.push_back({fd, st.st_dev, st.st_ino, std::move(v)});
+  registry.push_back({fd, st.st_dev, st.st_ino, std::move(v), path});
+}
+
+void say_digest_mismatches(int fd) {
+  const std::lock_guard<std::mutex> lock(registry_mutex);
+  for (auto& a : registry)
+    if (a.fd == fd) a.say = true;
 }
 
 std::uint64_t check_payload_metadata(int fd, const std::string& path, std::uint64_t offset) {
@@ -268,6 +276,25 @@ std::uint64_t check_payload_metadata(int fd, const std::string& path, std::uint6
   return 1 + last - std::max<std::uint64_t>(first_table, 1);
 }
 
+namespace {
+
+// Once a run: a damaged file fails many reads.
+void said_mismatch(int fd) {
+  static std::atomic<bool> said{false};
+  std::string path;
+  {
+    const std::lock_guard<std::mutex> lock(registry_mutex);
+    for (const auto& a : registry)
+      if (a.fd == fd && a.say) path = a.path;
+  }
+  if (path.empty() || said.exchange(true)) return;
+  const std::string line = path.substr(path.rfind('/') + 1) + ": " +
+                           digest_mismatch_message(path, "the files that use it") + "\n";
+  (void)!::write(STDERR_FILENO, line.data(), line.size());
+}
+
+}  // namespace
+
 std::string digest_mismatch_message(const std::string& path, std::string_view what) {
   if (!mismatched_at) return {};
   return path + ": the payload is damaged: its 4 KiB block at byte " +
@@ -286,6 +313,7 @@ extern "C" ssize_t sqfs_pread(int fd, void* buf, size_t count, off_t off) {
   if (const auto v = elements::runtime::verifier_of(fd);
       v && !v->check(fd, static_cast<unsigned char*>(buf), static_cast<std::size_t>(n),
                      static_cast<std::uint64_t>(off))) {
+    elements::runtime::said_mismatch(fd);
     errno = EIO;
     return -1;
   }

@@ -25,6 +25,11 @@ void attach_block_digests(int fd, const std::string& path, std::uint64_t offset)
 // no digests). Throws elements::error naming `path` on a mismatch.
 std::uint64_t check_payload_metadata(int fd, const std::string& path, std::uint64_t offset);
 
+// For a reader whose errors only the container's command sees (the FUSE
+// server: EIO): the first block of `fd` that fails its digest in this run is
+// also said on stderr, in one line naming the block.
+void say_digest_mismatches(int fd);
+
 // After a read of this thread failed: the one-line message saying which
 // block did not match its digest and what could not be read because of it,
 // or "" when no block failed its digest.

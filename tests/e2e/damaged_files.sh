@@ -197,6 +197,8 @@ for case in "data-byte $data_at /random" "fragment-byte $fragment_at /small" \
     expect_eq "$name: the command's own status" "$E2E_RC" 3
     expect_line "$name: reading the changed file fails with EIO" "$E2E_OUT" "sum:$file=no (EIO)"
     expect_line "$name: the rest of the image reads" "$E2E_OUT" "cat:/big=$big_line"
+    expect_match "$name: the runner is told, once, which block" "$(wc -l <<<"$E2E_ERR") $E2E_ERR" \
+      "^1 $name\.AppImage: .*: the payload is damaged: its 4 KiB block at byte [0-9]+ does not match its digest, so the files that use it cannot be read \(hint: "
   fi
   # --appimage-extract: refused, and no half-written file left behind.
   if [[ $name != metadata-byte ]]; then
