@@ -34,6 +34,8 @@ packages=(
   # a good citizen: desktop entries (desktop-file-validate, libappimage,
   # gio launch), updates (zsyncmake, zsync), signatures (gpg, gpgv)
   desktop-file-utils libappimage-dev libglib2.0-bin zsync gnupg gpgv
+  # the block digests against cryptsetup's dm-verity reader (veritysetup)
+  cryptsetup-bin
   # the benchmark's smoke test (bench/run.sh --smoke): the other runners it
   # compares elements with (runc and crun are above), and its timers
   bubblewrap charliecloud-runtime hyperfine time

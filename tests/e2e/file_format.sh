@@ -61,6 +61,35 @@ fi
 desktop=$(unsquashfs -o "$offset" -cat "$app" probe.desktop 2>/dev/null || true)
 expect_match "payload has probe.desktop" "$desktop" '^\[Desktop Entry\]'
 
+# --- the block digests behind the image: a dm-verity hash tree, checked by
+# cryptsetup's own reader (the header, the file's last 4 KiB, gives D and
+# the root), and refused by it once a byte of the image changes
+if command -v veritysetup >/dev/null; then
+  tail -c +$((offset + 1)) "$app" >"$E2E_WORK/payload.bin"
+  header=$(tail -c 4096 "$app" | od -An -v -t x1 | tr -d ' \n')
+  expect_eq "the header is last" "$(tail -c 4096 "$app" | head -c 16)" "elements-digests"
+  data_blocks=$(od -An -t u8 -j 24 -N 8 <(tail -c 4096 "$app") | tr -d ' ')
+  bytes_used=$(od -An -t u8 -j 40 -N 8 "$E2E_WORK/payload.bin" | tr -d ' ')
+  expect_eq "the digests cover the image's 4 KiB blocks" "$data_blocks" $(((bytes_used + 4095) / 4096))
+  verity=(veritysetup verify --no-superblock --hash-offset=$((data_blocks * 4096))
+    --data-blocks="$data_blocks" --salt=- "$E2E_WORK/payload.bin" "$E2E_WORK/payload.bin"
+    "${header:64:64}")
+  if out=$("${verity[@]}" 2>&1); then
+    e2e_pass "veritysetup verify accepts the tree"
+  else
+    e2e_fail "veritysetup verify refuses the tree: $out"
+  fi
+  printf 'X' | dd of="$E2E_WORK/payload.bin" bs=1 seek=$((bytes_used / 2)) conv=notrunc status=none
+  if out=$("${verity[@]}" 2>&1); then
+    e2e_fail "veritysetup verify accepts a changed image"
+  else
+    e2e_pass "veritysetup verify refuses a changed image"
+  fi
+  rm -f "$E2E_WORK/payload.bin"
+else
+  echo "note: veritysetup is missing (package cryptsetup-bin): the tree is not checked against it"
+fi
+
 # --- the AppImage options
 e2e_run_expect 0 "$app" --appimage-version
 expect_match "--appimage-version names the version" "$E2E_OUT$E2E_ERR" "$E2E_VERSION"
