@@ -59,33 +59,36 @@ class verifier {
   std::uint64_t offset() const noexcept { return offset_; }
   const digests::digest& root() const noexcept { return root_; }
 
-  // Checks the `size` bytes just read into `buf` from file position `at`.
-  // Blocks only partly in `buf` are read whole, and `buf` gets their
-  // checked bytes.
-  bool check(int fd, unsigned char* buf, std::size_t size, std::uint64_t at) {
+  // pread() of `size` bytes at file position `at`, every byte checked: -1
+  // with EIO when a block does not match or lies outside the image.
+  ssize_t read(int fd, unsigned char* buf, std::size_t size, std::uint64_t at) {
     const std::uint64_t data_end = layout_.data_blocks * block;
     if (at < offset_ || at - offset_ > data_end || size > data_end - (at - offset_))
       return failed(at < offset_ ? 0 : (at - offset_) / block);
     const std::uint64_t from = at - offset_, to = from + size;
-    for (std::uint64_t b = from / block; b * block < to; ++b) {
-      if (data_ok(b)) continue;
-      const std::lock_guard<std::mutex> lock(mutex_);
-      const std::uint64_t start = b * block;
-      bool ok = false;
-      if (start >= from && start + block <= to) {
-        ok = matches(fd, b, buf + (start - from));
-      } else {
-        unsigned char whole[block];
-        ok = read_all(fd, whole, block, offset_ + start) && matches(fd, b, whole);
-        if (ok) {
-          const std::uint64_t lo = std::max(start, from), hi = std::min(start + block, to);
-          std::memcpy(buf + (lo - from), whole + (lo - start), hi - lo);
-        }
-      }
-      if (!ok) return failed(b);
-      data_ok_[b / 64].fetch_or(std::uint64_t{1} << (b % 64), std::memory_order_release);
+    const std::uint64_t first = from / block, last = (to + block - 1) / block;
+    bool checked = true;
+    for (std::uint64_t b = first; b < last && checked; ++b) checked = data_ok(b);
+    if (checked) return ::pread(fd, buf, size, static_cast<off_t>(at));
+    // The whole blocks, in one read (as many calls as without digests),
+    // checked before any of their bytes is handed on.
+    thread_local std::vector<unsigned char> whole;
+    // Grown only, never cleared: resizing down and up would zero it each time.
+    if (whole.size() < (last - first) * block) whole.resize((last - first) * block);
+    if (!read_all(fd, whole.data(), (last - first) * block, offset_ + first * block)) {
+      if (errno == 0) errno = EIO;
+      return -1;
     }
-    return true;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      for (std::uint64_t b = first; b < last; ++b) {
+        if (data_ok(b)) continue;
+        if (!matches(fd, b, whole.data() + (b - first) * block)) return failed(b);
+        data_ok_[b / 64].fetch_or(std::uint64_t{1} << (b % 64), std::memory_order_release);
+      }
+    }
+    std::memcpy(buf, whole.data() + (from - first * block), size);
+    return static_cast<ssize_t>(size);
   }
 
   // Checks data blocks [first, last) by reading them; returns the first
@@ -94,8 +97,8 @@ class verifier {
     std::vector<unsigned char> buf(64 * block);
     for (std::uint64_t b = first; b < last;) {
       const std::uint64_t n = std::min<std::uint64_t>(64, last - b);
-      if (!read_all(fd, buf.data(), n * block, offset_ + b * block)) return b;
-      if (!check(fd, buf.data(), n * block, offset_ + b * block)) return mismatched_at;
+      if (read(fd, buf.data(), n * block, offset_ + b * block) < 0)
+        return mismatched_at.value_or(b);
       b += n;
     }
     return std::nullopt;
@@ -111,9 +114,10 @@ class verifier {
     return data_ok_[b / 64].load(std::memory_order_acquire) >> (b % 64) & 1;
   }
 
-  bool failed(std::uint64_t b) {
+  ssize_t failed(std::uint64_t b) {
     mismatched_at = b;
-    return false;
+    errno = EIO;
+    return -1;
   }
 
   // Data block `b` (whose bytes are `data`) against its digest; the mutex is held.
@@ -308,14 +312,15 @@ std::string digest_mismatch_message(const std::string& path, std::string_view wh
 // libsquashfuse's one way to the image (nonstd-pread.c upstream): defined
 // here, the library's own is never linked, and every read is checked.
 extern "C" ssize_t sqfs_pread(int fd, void* buf, size_t count, off_t off) {
-  const ssize_t n = ::pread(fd, buf, count, off);
-  if (n <= 0) return n;
-  if (const auto v = elements::runtime::verifier_of(fd);
-      v && !v->check(fd, static_cast<unsigned char*>(buf), static_cast<std::size_t>(n),
-                     static_cast<std::uint64_t>(off))) {
-    elements::runtime::said_mismatch(fd);
-    errno = EIO;
+  const auto v = elements::runtime::verifier_of(fd);
+  if (!v) return ::pread(fd, buf, count, off);
+  if (off < 0) {
+    errno = EINVAL;
     return -1;
   }
+  elements::runtime::mismatched_at.reset();
+  const ssize_t n =
+      v->read(fd, static_cast<unsigned char*>(buf), count, static_cast<std::uint64_t>(off));
+  if (n < 0 && elements::runtime::mismatched_at) elements::runtime::said_mismatch(fd);
   return n;
 }
