@@ -15,7 +15,7 @@
 #   runtime    stripped size; peak RSS while a container runs
 #
 #   bench/run.sh [--smoke] [--out FILE] [--tree-mb N] [--large-mb N] [--no-build]
-#                [--no-install]
+#                [--no-install] [--digests]
 #
 #   --smoke       tiny inputs and few runs (for CI: well under a minute once
 #                 the packages are installed and elements is built)
@@ -26,6 +26,10 @@
 #   --no-build    use the elements binaries already in the build directory
 #   --no-install  install nothing: exit 77 (skipped) when a peer is missing
 #                 (scripts/deps.sh installs them; the CTest smoke run uses this)
+#   --digests     only the elements read cases, each run on the packed file
+#                 and on the same file without its block digests (cut after
+#                 its image, as files were before them), in turn, round by
+#                 round; a table of both and their ratio
 #
 # Exits 0 with the table, 77 when it cannot run here (not root; with
 # --no-install, a peer missing), 1 when a figure of elements itself is
@@ -46,6 +50,7 @@ tree_mb=
 large_mb=
 do_build=1
 do_install=1
+digests_only=0
 while (($#)); do
   case $1 in
     --smoke) smoke=1 ;;
@@ -55,6 +60,7 @@ while (($#)); do
     --large-mb) large_mb=${2:?--large-mb needs a number}; shift ;;
     --no-build) do_build=0 ;;
     --no-install) do_install=0 ;;
+    --digests) digests_only=1 ;;
     -h | --help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -66,11 +72,13 @@ if ((smoke)); then
   startup_warmup=1 startup_runs=5
   cold_runs=1 warm_runs=2
   pack_runs=1
+  digest_rounds=2
 else
   : "${tree_mb:=200}" "${large_mb:=32}"
   startup_warmup=3 startup_runs=20
   cold_runs=3 warm_runs=5
   pack_runs=5
+  digest_rounds=4
 fi
 if ! [[ $tree_mb =~ ^[0-9]+$ && $large_mb =~ ^[0-9]+$ ]] || ((large_mb >= tree_mb)); then
   echo "run.sh: --tree-mb and --large-mb are whole MiB, the large file smaller than the tree" >&2
@@ -689,6 +697,87 @@ bench_reads() {
   fi
 }
 
+# The elements read cases with and without the block digests: the file as
+# packed, and a copy cut after its image and padding. Each round runs every
+# case on one file, then on the other, so both see the same machine.
+bench_digests() {
+  local name what temp round variant key
+  local -a readers=(elements_fuse elements_fresh elements_kernel elements_extract)
+  say "digests: packing the ${tree_mb} MiB tree"
+  as_root "$pack" -q --no-cache --compression "zstd:$comp_level" -o "$work/with.AppImage" \
+    "$work/read.json" >>"$log" 2>&1 || die "elements-pack failed (log: $log)"
+  offset=$("$work/with.AppImage" --appimage-offset)
+  local bytes_used
+  bytes_used=$(od -An -t u8 -j $((offset + 40)) -N 8 "$work/with.AppImage" | tr -d ' ')
+  cp "$work/with.AppImage" "$work/without.AppImage"
+  truncate -s $((offset + (bytes_used + 4095) / 4096 * 4096)) "$work/without.AppImage"
+  R[digests.size]=$(($(stat -c %s "$work/with.AppImage") - $(stat -c %s "$work/without.AppImage")))
+  chmod a+rx "$work"/*.AppImage
+  for variant in with without; do
+    app=$work/$variant.AppImage
+    say "digests: the extraction cache of the file $variant digests"
+    timed "digests.$variant.first_extract" 1 drop_caches \
+      as_user ELEMENTS_MOUNT=extract "$app" -- /bin/bench-read || true
+  done
+  for ((round = 0; round < digest_rounds; round++)); do
+    # The FUSE server's own CPU time for a read of every file (cold), from
+    # --elements-debug: what the digests cost the reader, whatever else runs.
+    for variant in with without; do
+      drop_caches
+      DR[cpu.$variant]+=" $(as_user ELEMENTS_DEBUG=1 ELEMENTS_MOUNT=fuse "$work/$variant.AppImage" \
+        -- / 2>&1 >/dev/null | sed -n 's/.*; \([0-9.]*\) ms CPU serving$/\1/p')"
+    done
+    for variant in with without; do
+      app=$work/$variant.AppImage
+      for name in "${readers[@]}"; do
+        bench_reader "$name"
+        for what in all large; do
+          for temp in cold warm; do
+            key=read.$name.$what.$temp
+            [[ -n ${R[$key]:-} ]] && DR[$variant.$name.$what.$temp]+=" ${R[$key]}"
+            R[digests.$what.out]=${R[read.$name.$what.out]:-}
+          done
+        done
+      done
+    done
+  done
+}
+
+declare -A DR=()  # variant.name.what.temp -> seconds of each round
+
+digests_report() {
+  local name what temp label w o bytes
+  echo "## Reads with and without block digests: $(fmt_mib "$tree_bytes") MiB, $tree_files files, and one ${large_mb} MiB file"
+  echo
+  echo "The same elements file, as packed (with its block digests, $(fmt_mib "${R[digests.size]}") MiB behind the image) and cut after its image (without them, as files were before them). Median over $digest_rounds rounds (each: $cold_runs cold runs, $warm_runs warm runs, every case on one file, then on the other). Cell: MB/s with / without digests (ratio of the times: above 1, the digests cost that much more time)."
+  echo
+  echo "| reader | all files cold | all files warm | large file cold | large file warm |"
+  echo "|---|---:|---:|---:|---:|"
+  for name in elements_fuse elements_fresh elements_kernel elements_extract; do
+    case $name in
+      elements_fuse) label="elements, fuse (instance, --elements-exec)" ;;
+      elements_fresh) label="elements, fuse (new container each run)" ;;
+      elements_kernel) label="elements, kernel (instance; tables checked at start only)" ;;
+      elements_extract) label="elements, extract (cache reused)" ;;
+    esac
+    printf '| %s |' "$label"
+    for what in all large; do
+      bytes=$(awk '{print $2}' <<<"${R[digests.$what.out]:-0 0}")
+      for temp in cold warm; do
+        # shellcheck disable=SC2086 # one number a word
+        w=$(median ${DR[with.$name.$what.$temp]:-} || true)
+        o=$(median ${DR[without.$name.$what.$temp]:-} || true)
+        printf ' %s / %s (%s) |' "$(mbps "$bytes" "$w")" "$(mbps "$bytes" "$o")" "$(ratio "$w" "$o")"
+      done
+    done
+    echo
+  done
+  echo
+  # shellcheck disable=SC2086 # one number a word
+  w=$(median ${DR[cpu.with]:-} || true) o=$(median ${DR[cpu.without]:-} || true)
+  echo "CPU time of the FUSE server reading every file (new container, cold; median of $digest_rounds): ${w:-n/a} ms with digests, ${o:-n/a} ms without ($(ratio "$w" "$o")). First extraction (cold page cache): $(fmt_s "${R[digests.with.first_extract]:-}") s with digests, $(fmt_s "${R[digests.without.first_extract]:-}") s without."
+}
+
 # ---------------------------------------------------------------------------
 # Runtime: size and peak memory
 
@@ -1000,6 +1089,14 @@ main() {
   make_small_rootfs
   say "making the ${tree_mb} MiB tree"
   make_big_tree
+  if ((digests_only)); then
+    bench_digests
+    local table
+    table=$(digests_report)
+    printf '%s\n' "$table"
+    [[ -z $out_file ]] || printf '%s\n' "$table" >"$out_file"
+    return 0
+  fi
   bench_startup
   bench_pack
   bench_reads
