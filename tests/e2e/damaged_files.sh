@@ -144,22 +144,28 @@ with open(sys.argv[1], "r+b") as f:
 # (every run reads it first) which, changed, still reads without an error
 # but describes another tree: what squashfs alone cannot notice.
 silent_metadata_byte() {
-  local image=$E2E_WORK/payload.sqfs root_ref inodes block at size good_tree
-  root_ref=$(peek64 "$image" 32)
-  inodes=$(peek64 "$image" 64)
-  block=$((inodes + (root_ref >> 16)))
-  size=$(($(od -An -t u2 -j "$block" -N 2 "$image" | tr -d ' ') & 0x7fff))
-  good_tree=$(rdsquashfs -d "$image")
-  for ((at = block + 2; at < block + 2 + size; at++)); do
-    flip "$image" "$at"
-    if tree=$(rdsquashfs -d "$image" 2>/dev/null) && [[ $tree != "$good_tree" ]]; then
-      flip "$image" "$at"
-      echo "$at"
-      return
-    fi
-    flip "$image" "$at"
-  done
-  echo -1
+  python3 - "$E2E_WORK/payload.sqfs" <<'PY'
+import struct, subprocess, sys
+image = sys.argv[1]
+def describe():
+    r = subprocess.run(["rdsquashfs", "-d", image], capture_output=True)
+    return r.stdout if r.returncode == 0 else None
+with open(image, "r+b") as f:
+    data = f.read()
+    root_ref, = struct.unpack_from("<Q", data, 32)
+    inodes, = struct.unpack_from("<Q", data, 64)
+    block = inodes + (root_ref >> 16)
+    size = struct.unpack_from("<H", data, block)[0] & 0x7FFF
+    good = describe()
+    for at in range(block + 2, block + 2 + size):
+        f.seek(at); f.write(bytes([data[at] ^ 0x20])); f.flush()
+        tree = describe()
+        f.seek(at); f.write(bytes([data[at]])); f.flush()
+        if tree is not None and tree != good:
+            print(at)
+            sys.exit(0)
+print(-1)
+PY
 }
 data_at=$(find_byte "$E2E_WORK/rootfs/random" 300000)
 fragment_at=$(find_byte "$E2E_WORK/rootfs/small" 1500)
