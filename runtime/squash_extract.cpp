@@ -51,7 +51,7 @@ class extractor {
   int dest_fd_;
   std::vector<dir_frame> dirs_;
   std::map<std::uint32_t, std::string> first_link_;  // inode number -> path
-  std::set<sqfs_inode_id> seen_dirs_;
+  std::set<sqfs_inode_id> seen_;  // directories, and files that are not hard links
   std::vector<char> buf_;
   bool wrote_file_ = false;
 
@@ -161,7 +161,7 @@ void extractor::run() {
   top.mtime = root.base.mtime;
   top.taken = opts_.apply_root;
   dirs_.push_back(std::move(top));
-  seen_dirs_.insert(root_id);
+  seen_.insert(root_id);
   walk(root, "");
   leave_dir();
   std::fflush(stdout);
@@ -170,6 +170,7 @@ void extractor::run() {
 // Depth first, each directory's entries in the order the image lists them.
 // A directory reached twice would be a loop (or a tree that doubles at each
 // level) in a damaged or crafted image: squashfs directories have one parent.
+// Files reached twice are hard links, with a link count to say so.
 void extractor::walk(const sqfs_inode& dir, const std::string& prefix) {
   squash_reader& reader = img_.reader();
   squash_dir d;
@@ -187,10 +188,13 @@ void extractor::walk(const sqfs_inode& dir, const std::string& prefix) {
     const bool taken = opts_.pattern.empty() || path_matches(opts_.pattern, path);
     if (taken && opts_.verbose) std::printf("%s%s\n", opts_.display.c_str(), path.c_str());
 
+    // Each copy of a file listed again without being a hard link would be
+    // written out again: a small image could fill the disk.
+    const bool again = S_ISDIR(in.base.mode) || (S_ISREG(in.base.mode) && in.nlink <= 1);
+    if (again && !seen_.insert(entry.inode).second)
+      throw error(img_.path() + ": the payload lists /" + path +
+                  " a second time (hint: the file is damaged or crafted; do not use it)");
     if (S_ISDIR(in.base.mode)) {
-      if (!seen_dirs_.insert(entry.inode).second)
-        throw error(img_.path() + ": the payload lists the directory /" + path +
-                    " a second time (hint: the file is damaged or crafted; do not use it)");
       dir_frame f;
       f.path = path;
       f.name = entry.name;

@@ -462,6 +462,54 @@ TEST_CASE("a damaged inode table is refused or read, never misread", "[unit]") {
   CHECK(refused > 0);
 }
 
+TEST_CASE("extraction stops at a directory or file the image lists twice", "[unit]") {
+  // Uncompressed tables, so that a directory entry can be pointed at
+  // another entry's inode in place: a loop, or a file copied once per entry.
+  temp_dir work;
+  const std::string t = work.path + "/tree";
+  for (const char* d : {"", "/.elements", "/rootfs", "/rootfs/a", "/rootfs/b"})
+    ::mkdir((t + d).c_str(), 0755);
+  write_file(t + "/.elements/spec.json", "{}\n");
+  write_file(t + "/rootfs/f", "f\n");
+  write_file(t + "/rootfs/g", "g\n");
+  const std::string image_path = work.path + "/image.sqfs";
+  run("mksquashfs " + t + " " + image_path + " -noI -noD -noF -all-root -noappend -quiet 2>&1");
+  const std::string good = read_file(image_path);
+  REQUIRE(good.size() > sizeof(squashfs_super_block));
+  squashfs_super_block sb{};
+  std::memcpy(&sb, good.data(), sizeof sb);
+  // A directory entry: inode offset, inode number delta, type, name size - 1, name.
+  auto entry_of = [&](const std::string& image, char name) {
+    for (std::size_t at = sb.directory_table_start; at + 9 <= sb.fragment_table_start; ++at)
+      if (image[at + 8] == name && image[at + 6] == 0 && image[at + 7] == 0 &&
+          (image[at + 4] == SQUASHFS_DIR_TYPE || image[at + 4] == SQUASHFS_REG_TYPE))
+        return at;
+    return std::string::npos;
+  };
+  auto point = [&](char from, char to) {
+    std::string image = good;
+    const auto src = entry_of(image, from), dst = entry_of(image, to);
+    REQUIRE(src != std::string::npos);
+    REQUIRE(dst != std::string::npos);
+    image.replace(src, 2, image.substr(dst, 2));
+    image[src + 4] = image[dst + 4];
+    const std::string path = work.path + "/" + from + ".AppImage";
+    write_file(path, std::string(junk_size, 'J') + image);
+    return open_payload(path);
+  };
+  temp_dir out;
+  const std::vector<std::pair<char, char>> faults = {{'b', 'a'}, {'g', 'f'}};
+  for (const auto& [from, to] : faults) {
+    INFO(from << " -> " << to);
+    CHECK_THROWS_WITH(extract_to(point(from, to), out.path + "/" + from, "", false),
+                      Catch::Contains("a second time") && Catch::Contains("(hint: "));
+  }
+  // Unchanged, it extracts.
+  write_file(work.path + "/good.AppImage", std::string(junk_size, 'J') + good);
+  CHECK_NOTHROW(
+      extract_to(open_payload(work.path + "/good.AppImage"), out.path + "/good", "", false));
+}
+
 TEST_CASE("path_matches is fnmatch with FNM_PATHNAME | FNM_LEADING_DIR", "[unit]") {
   const char* patterns[] = {
       "*",         "*.desktop", "rootfs",       "rootfs/*",     "rootfs/e*/m?td", "r*/bin",
