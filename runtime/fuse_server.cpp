@@ -64,12 +64,14 @@ void release_serving() {
 struct fuse_server::state {
   unique_fd image, connection, stop;
   sqfs fs{};
+  squash_reader reader{&fs};
   bool fs_open = false;
   bool has_xattrs = false;
   std::uint32_t kernel_flags = 0;  // what the kernel offered in INIT
   sqfs_inode_id root_id = 0;
   std::uint32_t root_uid = 0, root_gid = 0;
   std::vector<char> request, data;
+  std::vector<squash_xattr> xattrs;
   std::thread thread;
   // For --elements-debug: requests by opcode, and the serving thread's CPU time.
   std::uint32_t counts[64] = {};
@@ -81,7 +83,7 @@ struct fuse_server::state {
       (void)!::write(stop.get(), &one, sizeof one);
       thread.join();
     }
-    if (fs_open) sqfs_destroy(&fs);
+    if (fs_open) close_squash(&fs);
     if (debug::enabled()) report();
   }
 
@@ -161,7 +163,7 @@ struct fuse_server::state {
   }
   std::uint64_t nodeid_of(sqfs_inode_id id) const { return id == root_id ? FUSE_ROOT_ID : id + 2; }
   bool get(std::uint64_t nodeid, sqfs_inode& in) {
-    return sqfs_inode_get(&fs, &in, id_of(nodeid)) == SQFS_OK;
+    return reader.inode(id_of(nodeid), in) == SQFS_OK;
   }
 
   fuse_attr attr(const sqfs_inode& in) {
@@ -170,9 +172,9 @@ struct fuse_server::state {
     a.mode = in.base.mode;
     a.nlink = static_cast<std::uint32_t>(in.nlink);
     sqfs_id_t id = 0;
-    a.uid = sqfs_id_get(&fs, in.base.uid, &id) == SQFS_OK && id ? id : root_uid;
+    a.uid = reader.id(in.base.uid, id) == SQFS_OK && id ? id : root_uid;
     id = 0;
-    a.gid = sqfs_id_get(&fs, in.base.guid, &id) == SQFS_OK && id ? id : root_gid;
+    a.gid = reader.id(in.base.guid, id) == SQFS_OK && id ? id : root_gid;
     a.atime = a.mtime = a.ctime = in.base.mtime;
     switch (in.base.mode & S_IFMT) {
       case S_IFREG:
@@ -220,11 +222,10 @@ struct fuse_server::state {
     sqfs_inode dir;
     if (!len || name[len - 1] || !get(h.nodeid, dir)) return reply(h, EIO);
     if (!S_ISDIR(dir.base.mode)) return reply(h, ENOTDIR);
-    sqfs_name buf;
-    sqfs_dir_entry entry;
-    sqfs_dentry_init(&entry, buf);
+    squash_dirent entry;
     bool found = false;
-    if (sqfs_dir_lookup(&fs, &dir, name, len - 1, &entry, &found) != SQFS_OK) return reply(h, EIO);
+    if (reader.lookup(dir, std::string_view(name, len - 1), entry, found) != SQFS_OK)
+      return reply(h, EIO);
     fuse_entry_out out{};
     out.entry_valid = forever;
     out.attr_valid = forever;
@@ -232,8 +233,8 @@ struct fuse_server::state {
     // many names that do not exist.
     if (found) {
       sqfs_inode child;
-      if (sqfs_inode_get(&fs, &child, sqfs_dentry_inode(&entry)) != SQFS_OK) return reply(h, EIO);
-      out.nodeid = nodeid_of(sqfs_dentry_inode(&entry));
+      if (reader.inode(entry.inode, child) != SQFS_OK) return reply(h, EIO);
+      out.nodeid = nodeid_of(entry.inode);
       out.attr = attr(child);
     }
     reply(h, out);
@@ -250,12 +251,9 @@ struct fuse_server::state {
 
   void readlink(const fuse_in_header& h) {
     sqfs_inode in;
-    std::size_t size = 0;
-    if (!get(h.nodeid, in) || sqfs_readlink(&fs, &in, nullptr, &size) != SQFS_OK)
-      return reply(h, EIO);
-    data.resize(size);
-    if (sqfs_readlink(&fs, &in, data.data(), &size) != SQFS_OK) return reply(h, EIO);
-    reply(h, 0, data.data(), std::strlen(data.data()));
+    std::string target;
+    if (!get(h.nodeid, in) || reader.readlink(in, target) != SQFS_OK) return reply(h, EIO);
+    reply(h, 0, target.data(), target.size());
   }
 
   void open(const fuse_in_header& h, const char* arg, std::size_t len, bool dir) {
@@ -278,10 +276,9 @@ struct fuse_server::state {
     sqfs_inode file;
     if (!get(h.nodeid, file) || !S_ISREG(file.base.mode)) return reply(h, EIO);
     data.resize(std::min<std::size_t>(in.size, max_pages * 4096));
-    auto n = static_cast<sqfs_off_t>(data.size());
-    if (sqfs_read_range(&fs, &file, static_cast<sqfs_off_t>(in.offset), &n, data.data()) != SQFS_OK)
-      return reply(h, EIO);
-    reply(h, 0, data.data(), static_cast<std::size_t>(n));
+    std::size_t n = data.size();
+    if (reader.read(file, in.offset, data.data(), n) != SQFS_OK) return reply(h, EIO);
+    reply(h, 0, data.data(), n);
   }
 
   // READDIRPLUS gives each entry's node and attributes with the listing, so
@@ -290,38 +287,34 @@ struct fuse_server::state {
     fuse_read_in in{};
     std::memcpy(&in, arg, std::min(len, sizeof in));
     sqfs_inode dir;
-    sqfs_dir d;
-    if (!get(h.nodeid, dir) ||
-        sqfs_dir_open(&fs, &dir, &d, static_cast<off_t>(in.offset)) != SQFS_OK)
-      return reply(h, EIO);
+    squash_dir d;
+    if (!get(h.nodeid, dir) || reader.open_dir(dir, in.offset, d) != SQFS_OK) return reply(h, EIO);
     data.assign(in.size, 0);
-    sqfs_name buf;
-    sqfs_dir_entry entry;
-    sqfs_dentry_init(&entry, buf);
+    squash_dirent entry;
     sqfs_err err = SQFS_OK;
     std::size_t used = 0;
-    while (sqfs_dir_next(&fs, &d, &entry, &err)) {
-      const std::size_t name_len = sqfs_dentry_name_size(&entry);
+    while (reader.next(d, entry, err)) {
+      const std::size_t name_len = entry.name.size();
       const std::size_t head = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
       const std::size_t size = FUSE_DIRENT_ALIGN(head + name_len);
       if (used + size > data.size()) break;
       if (plus) {
         fuse_entry_out e{};
         sqfs_inode child;
-        if (sqfs_inode_get(&fs, &child, sqfs_dentry_inode(&entry)) != SQFS_OK) return reply(h, EIO);
-        e.nodeid = nodeid_of(sqfs_dentry_inode(&entry));
+        if (reader.inode(entry.inode, child) != SQFS_OK) return reply(h, EIO);
+        e.nodeid = nodeid_of(entry.inode);
         e.entry_valid = e.attr_valid = forever;
         e.attr = attr(child);
         std::memcpy(data.data() + used, &e, sizeof e);
         used += sizeof e;
       }
       fuse_dirent de{};
-      de.ino = sqfs_dentry_inode_num(&entry);
-      de.off = static_cast<std::uint64_t>(sqfs_dentry_next_offset(&entry));
+      de.ino = entry.inode_number;
+      de.off = entry.next_offset;
       de.namelen = static_cast<std::uint32_t>(name_len);
-      de.type = (sqfs_dentry_mode(&entry) & S_IFMT) >> 12;
+      de.type = (sqfs_mode(entry.type) & S_IFMT) >> 12;
       std::memcpy(data.data() + used, &de, FUSE_NAME_OFFSET);
-      std::memcpy(data.data() + used + FUSE_NAME_OFFSET, sqfs_dentry_name(&entry), name_len);
+      std::memcpy(data.data() + used + FUSE_NAME_OFFSET, entry.name.data(), name_len);
       used += size - (plus ? sizeof(fuse_entry_out) : 0);
     }
     if (err != SQFS_OK) return reply(h, EIO);
@@ -342,34 +335,29 @@ struct fuse_server::state {
     if (len <= sizeof in || arg[len - 1]) return reply(h, EINVAL);
     std::memcpy(&in, arg, sizeof in);
     sqfs_inode file;
-    if (!get(h.nodeid, file)) return reply(h, EIO);
-    data.resize(std::max<std::size_t>(in.size, 1));
-    std::size_t size = data.size();
-    if (sqfs_xattr_lookup(&fs, &file, arg + sizeof in, data.data(), &size) != SQFS_OK)
-      return reply(h, EIO);
-    if (size == 0) return reply(h, ENODATA);
+    if (!get(h.nodeid, file) || reader.xattrs(file, xattrs) != SQFS_OK) return reply(h, EIO);
+    const std::string_view name(arg + sizeof in);
+    const auto it = std::find_if(xattrs.begin(), xattrs.end(),
+                                 [&](const squash_xattr& x) { return x.name == name; });
+    if (it == xattrs.end()) return reply(h, ENODATA);
     if (in.size == 0) {
       fuse_getxattr_out out{};
-      out.size = static_cast<std::uint32_t>(size);
+      out.size = static_cast<std::uint32_t>(it->value.size());
       return reply(h, out);
     }
-    if (size > in.size) return reply(h, ERANGE);
-    reply(h, 0, data.data(), size);
+    if (it->value.size() > in.size) return reply(h, ERANGE);
+    reply(h, 0, it->value.data(), it->value.size());
   }
 
   void listxattr(const fuse_in_header& h, const char* arg, std::size_t len) {
     fuse_getxattr_in in{};
     std::memcpy(&in, arg, std::min(len, sizeof in));
     sqfs_inode file;
-    sqfs_xattr x;
-    if (!get(h.nodeid, file) || sqfs_xattr_open(&fs, &file, &x) != SQFS_OK) return reply(h, EIO);
+    if (!get(h.nodeid, file) || reader.xattrs(file, xattrs) != SQFS_OK) return reply(h, EIO);
     data.clear();
-    while (x.remain > 0) {
-      if (sqfs_xattr_read(&x) != SQFS_OK) return reply(h, EIO);
-      const std::size_t at = data.size();
-      data.resize(at + sqfs_xattr_name_size(&x) + 1);
-      if (sqfs_xattr_name(&x, data.data() + at, true) != SQFS_OK) return reply(h, EIO);
-      data.back() = '\0';
+    for (const auto& x : xattrs) {
+      data.insert(data.end(), x.name.begin(), x.name.end());
+      data.push_back('\0');
     }
     if (in.size == 0) {
       fuse_getxattr_out out{};
@@ -452,8 +440,7 @@ fuse_server::fuse_server(const payload_file& file, unique_fd connection, std::ui
   if (sqfs_block_cache_init(&s.fs.data_cache, data_cache_blocks) != SQFS_OK)
     throw error("cannot serve " + file.path + " over FUSE: out of memory", exit_start_failed);
   s.root_id = sqfs_inode_root(&s.fs);
-  s.has_xattrs = s.fs.sb.xattr_id_table_start != static_cast<std::uint64_t>(SQUASHFS_INVALID_BLK) &&
-                 s.fs.xattr_info.xattr_ids > 0;
+  s.has_xattrs = s.reader.has_xattrs();
   s.root_uid = root_uid;
   s.root_gid = root_gid;
   s.request.resize(request_buffer);

@@ -14,6 +14,7 @@
 
 #include "debug_log.hpp"
 #include "elements/error.hpp"
+#include "squash_check.hpp"
 #include "squash_mount.hpp"
 #include "verified_reads.hpp"
 
@@ -75,6 +76,9 @@ bool attach_legacy(int loop, const payload_file& file, const loop_info64& info) 
 }  // namespace
 
 std::unique_ptr<mounted_payload> mount_kernel(const payload_file& file, const std::string& target) {
+  // The kernel's squashfs driver is handed only a superblock the runtime
+  // has checked, whatever read the payload before.
+  check_superblock(file.fd.get(), file.path, file.offset);
   check_fits_loop(file);
   check_tables(file);
   unique_fd control(

@@ -220,6 +220,20 @@ void detach_host_sources(rootfs_inputs& in) {
   if (in.hosts) in.hosts = clone_tree(in.hosts.get(), false, "/etc/hosts");
 }
 
+namespace {
+
+// The first look into the mounted payload: where its metadata is damaged
+// the kernel's driver or the FUSE server answers EIO (or EINVAL).
+[[noreturn]] void payload_unreadable(const std::string& path, int err = errno) {
+  if (err == EIO || err == EINVAL || err == EUCLEAN || err == EBADMSG)
+    throw error("cannot open " + path + " of the payload: " + std::strerror(err) +
+                    " (hint: the file is damaged; download or build it again)",
+                exit_start_failed, std::error_code(err, std::generic_category()));
+  throw_errno("open", path, err);
+}
+
+}  // namespace
+
 void setup_rootfs(rootfs_inputs& in) {
   const plan& p = *in.p;
   check(::mkdir(newroot_dir, 0755), "create", newroot_dir);
@@ -230,7 +244,8 @@ void setup_rootfs(rootfs_inputs& in) {
   const std::vector<mount_target> targets = mount_targets(in);
   bool missing = false;
   if (p.writable == writable_mode::none) {
-    unique_fd image(check(::open(lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", lower));
+    unique_fd image(::open(lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!image) payload_unreadable(lower);
     for (const auto& t : targets) missing = missing || !exists_in(image.get(), t.path);
   }
 

@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "debug_log.hpp"
@@ -43,11 +45,13 @@ class extractor {
   void run();
 
  private:
+  void walk(const sqfs_inode& dir, const std::string& prefix);
   squash_image img_;
   const extract_options& opts_;
   int dest_fd_;
   std::vector<dir_frame> dirs_;
   std::map<std::uint32_t, std::string> first_link_;  // inode number -> path
+  std::set<sqfs_inode_id> seen_;  // directories, and files that are not hard links
   std::vector<char> buf_;
   bool wrote_file_ = false;
 
@@ -56,7 +60,7 @@ class extractor {
   unique_fd make_dir(int parent, const dir_frame& d);
   void leave_dir();
   void replace(int dir, const char* name, const std::string& path);
-  void write_file(int dir, const char* name, const std::string& path, sqfs_inode& in);
+  void write_file(int dir, const char* name, const std::string& path, const sqfs_inode& in);
   void set_times(int dir, const char* name, const std::string& path, std::uint32_t mtime);
 };
 
@@ -110,7 +114,8 @@ void extractor::set_times(int dir, const char* name, const std::string& path, st
   if (::utimensat(dir, name, times, AT_SYMLINK_NOFOLLOW) != 0) fail("set the time of", path);
 }
 
-void extractor::write_file(int dir, const char* name, const std::string& path, sqfs_inode& in) {
+void extractor::write_file(int dir, const char* name, const std::string& path,
+                           const sqfs_inode& in) {
   replace(dir, name, path);
   if (in.nlink > 1) {
     // A failed link (another filesystem, a directory since made read-only)
@@ -150,73 +155,86 @@ void extractor::write_file(int dir, const char* name, const std::string& path, s
 }
 
 void extractor::run() {
-  sqfs_inode root = img_.root();
+  const sqfs_inode_id root_id = sqfs_inode_root(img_.fs());
+  sqfs_inode root = img_.inode(root_id);
+  if (!S_ISDIR(root.base.mode)) img_.damaged("the root directory");
   dir_frame top;
   top.fd.reset(check(::fcntl(dest_fd_, F_DUPFD_CLOEXEC, 0), "open", opts_.display));
   top.mode = root.base.mode;
   top.mtime = root.base.mtime;
   top.taken = opts_.apply_root;
   dirs_.push_back(std::move(top));
+  seen_.insert(root_id);
+  walk(root, "");
+  leave_dir();
+  std::fflush(stdout);
+}
 
-  sqfs_traverse trv;
-  if (sqfs_traverse_open(&trv, img_.fs(), sqfs_inode_root(img_.fs())) != SQFS_OK)
-    img_.damaged("the root directory");
-  scope_exit close_trv([&] { sqfs_traverse_close(&trv); });
+// Depth first, each directory's entries in the order the image lists them.
+// A directory reached twice would be a loop (or a tree that doubles at each
+// level) in a damaged or crafted image: squashfs directories have one parent.
+// Files reached twice are hard links, with a link count to say so.
+void extractor::walk(const sqfs_inode& dir, const std::string& prefix) {
+  squash_reader& reader = img_.reader();
+  squash_dir d;
+  if (reader.open_dir(dir, 0, d) != SQFS_OK) img_.damaged("a directory");
+  squash_dirent entry;
   sqfs_err err = SQFS_OK;
-  while (sqfs_traverse_next(&trv, &err)) {
-    if (trv.dir_end) {
-      leave_dir();
-      continue;
-    }
-    const std::string path = trv.path;
-    const char* name = sqfs_dentry_name(&trv.entry);
-    // Names come from the image: one that is not a plain name could climb
-    // out of the destination.
-    if (!*name || !std::strcmp(name, ".") || !std::strcmp(name, "..") || std::strchr(name, '/'))
-      throw error(img_.path() + ": the payload holds an entry named \"" + name + "\" in /" +
-                  dirs_.back().path + " (hint: the file is damaged or crafted; do not use it)");
-    sqfs_inode in = img_.inode(sqfs_dentry_inode(&trv.entry));
+  while (reader.next(d, entry, err)) {
+    const std::string path = prefix + entry.name;
+    if (path.size() >= PATH_MAX)
+      throw error(img_.path() + ": the payload holds a path longer than " +
+                  std::to_string(PATH_MAX) + " bytes under /" + prefix.substr(0, 64) +
+                  "... (hint: the file is damaged or crafted; do not use it)");
+    const char* name = entry.name.c_str();
+    sqfs_inode in = img_.inode(entry.inode);
     const bool taken = opts_.pattern.empty() || path_matches(opts_.pattern, path);
     if (taken && opts_.verbose) std::printf("%s%s\n", opts_.display.c_str(), path.c_str());
 
+    // Each copy of a file listed again without being a hard link would be
+    // written out again: a small image could fill the disk.
+    const bool again = S_ISDIR(in.base.mode) || (S_ISREG(in.base.mode) && in.nlink <= 1);
+    if (again && !seen_.insert(entry.inode).second)
+      throw error(img_.path() + ": the payload lists /" + path +
+                  " a second time (hint: the file is damaged or crafted; do not use it)");
     if (S_ISDIR(in.base.mode)) {
-      dir_frame d;
-      d.path = path;
-      d.name = name;
-      d.mode = in.base.mode;
-      d.mtime = in.base.mtime;
-      d.taken = taken;
-      dirs_.push_back(std::move(d));
+      dir_frame f;
+      f.path = path;
+      f.name = entry.name;
+      f.mode = in.base.mode;
+      f.mtime = in.base.mtime;
+      f.taken = taken;
+      dirs_.push_back(std::move(f));
       if (taken) current_dir();
+      walk(in, path + "/");
+      leave_dir();
       continue;
     }
     if (!taken) continue;
-    const int dir = current_dir();
+    const int dir_fd = current_dir();
     switch (in.base.mode & S_IFMT) {
       case S_IFREG:
-        write_file(dir, name, path, in);
+        write_file(dir_fd, name, path, in);
         // A point in the middle of an extraction, for debug output and the
         // fault tests (ELEMENTS_STOP_AT).
         if (!wrote_file_) debug::step("extracting: first file written");
         wrote_file_ = true;
         break;
       case S_IFLNK:
-        replace(dir, name, path);
-        if (::symlinkat(img_.readlink(in).c_str(), dir, name) != 0) fail("create", path);
-        set_times(dir, name, path, in.base.mtime);
+        replace(dir_fd, name, path);
+        if (::symlinkat(img_.readlink(in).c_str(), dir_fd, name) != 0) fail("create", path);
+        set_times(dir_fd, name, path, in.base.mtime);
         break;
       case S_IFIFO:
-        replace(dir, name, path);
-        if (::mkfifoat(dir, name, in.base.mode & kept_bits) != 0) fail("create", path);
-        set_times(dir, name, path, in.base.mtime);
+        replace(dir_fd, name, path);
+        if (::mkfifoat(dir_fd, name, in.base.mode & kept_bits) != 0) fail("create", path);
+        set_times(dir_fd, name, path, in.base.mtime);
         break;
       default:
         break;
     }
   }
   if (err != SQFS_OK) img_.damaged("a directory");
-  leave_dir();
-  std::fflush(stdout);
 }
 
 // Whether `c` is in the bracket expression starting at pat[i] (just after

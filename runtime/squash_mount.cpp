@@ -16,6 +16,10 @@ namespace {
 
 std::atomic<std::uint64_t> decompressed{0};
 
+// read_payload_file reads whole files the runtime itself uses (the spec):
+// a size beyond this is damage, not a file to allocate for.
+constexpr std::uint64_t max_payload_file = 16 << 20;
+
 // libsquashfuse's zstd decompressor calls ZSTD_decompress, which allocates
 // (and, at 130 KiB, maps and unmaps) a fresh context for every block. One
 // context per thread, reused, decompresses the same bytes without that.
@@ -68,14 +72,18 @@ const char* to_string(mount_method m) {
 }
 
 void open_squash(sqfs* fs, int fd, const std::string& path, std::uint64_t offset) {
+  check_superblock(fd, path, offset);
   const std::string where = path + ": the payload at offset " + std::to_string(offset);
   // First, so that the library's very first read is checked too.
   attach_block_digests(fd, path, offset);
   const sqfs_err opened = sqfs_init(fs, fd, static_cast<std::size_t>(offset));
-  if (opened != SQFS_OK)
+  if (opened != SQFS_OK) {
+    // sqfs_init and sqfs_destroy leave the xattr table's index allocated.
+    sqfs_table_destroy(&fs->xattr_table);
     if (auto mismatch = digest_mismatch_message(path, "its superblock and tables");
         !mismatch.empty())
       throw error(mismatch);
+  }
   switch (opened) {
     case SQFS_OK:
       // sqfs_init has refused the types this build cannot decompress.
@@ -106,30 +114,30 @@ void open_squash(sqfs* fs, int fd, const std::string& path, std::uint64_t offset
   }
 }
 
+void close_squash(sqfs* fs) {
+  sqfs_destroy(fs);
+  sqfs_table_destroy(&fs->xattr_table);
+}
+
 sqfs_inode squash_image::root() {
   return inode(sqfs_inode_root(&fs_));
 }
 
 sqfs_inode squash_image::inode(sqfs_inode_id id) {
   sqfs_inode in{};
-  if (sqfs_inode_get(&fs_, &in, id) != SQFS_OK) damaged("an inode");
+  if (reader_.inode(id, in) != SQFS_OK) damaged("an inode");
   return in;
 }
 
-std::size_t squash_image::read(sqfs_inode& in, std::uint64_t offset, void* buf, std::size_t size,
-                               std::string_view what) {
-  auto n = static_cast<sqfs_off_t>(size);
-  if (sqfs_read_range(&fs_, &in, static_cast<sqfs_off_t>(offset), &n, buf) != SQFS_OK)
-    damaged(what);
-  return static_cast<std::size_t>(n);
+std::size_t squash_image::read(const sqfs_inode& in, std::uint64_t offset, void* buf,
+                               std::size_t size, std::string_view what) {
+  if (reader_.read(in, offset, buf, size) != SQFS_OK) damaged(what);
+  return size;
 }
 
-std::string squash_image::readlink(sqfs_inode& in) {
-  std::size_t size = 0;
-  if (sqfs_readlink(&fs_, &in, nullptr, &size) != SQFS_OK) damaged("a symbolic link");
-  std::string target(size + 1, '\0');
-  if (sqfs_readlink(&fs_, &in, target.data(), &size) != SQFS_OK) damaged("a symbolic link");
-  target.resize(target.find('\0'));
+std::string squash_image::readlink(const sqfs_inode& in) {
+  std::string target;
+  if (reader_.readlink(in, target) != SQFS_OK) damaged("a symbolic link");
   return target;
 }
 
@@ -146,12 +154,17 @@ std::string read_payload_file(const payload_file& file, std::string_view path) {
   sqfs_inode in = img.root();
   const std::string p(path);
   bool found = false;
-  if (sqfs_lookup_path(img.fs(), &in, p.c_str(), &found) != SQFS_OK) img.damaged(p);
+  if (img.reader().lookup_path(in, p, found) != SQFS_OK) img.damaged(p);
   if (!found)
     throw error(file.path + ": the payload has no " + p +
                 " (hint: this file was not built by elements-pack; rebuild it)");
   if (!S_ISREG(in.base.mode))
     throw error(file.path + ": " + p + " in the payload is not a regular file (hint: rebuild it)");
+  if (in.xtra.reg.file_size > max_payload_file)
+    throw error(file.path + ": " + p + " in the payload is " +
+                std::to_string(in.xtra.reg.file_size) +
+                " bytes, more than such a file can be (hint: the file is damaged or crafted; "
+                "download or build it again)");
   std::string data(in.xtra.reg.file_size, '\0');
   data.resize(img.read(in, 0, data.data(), data.size(), p));
   return data;

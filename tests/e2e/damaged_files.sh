@@ -39,6 +39,13 @@ poke() {  # FILE OFFSET WIDTH VALUE
 }
 # The little-endian u64 at OFFSET in FILE.
 peek64() { od -An -t u8 -j "$2" -N 8 "$1" | tr -d ' '; }
+# copy, without the block digests: the file ends with the image's last 4 KiB
+# block (bytes_used is at offset 40 of the superblock).
+copy_plain() {
+  copy "$1"
+  truncate -s $((offset + ($(peek64 "$good" $((offset + 40))) + 4095) / 4096 * 4096)) \
+    "$E2E_WORK/$1.AppImage"
+}
 
 # Runs the file and checks status 125 with one line on stderr naming the
 # file, matching ERE and giving a hint; the runs' leftovers are checked at
@@ -94,6 +101,59 @@ copy dir-table
 dir_table=$(peek64 "$good" $((offset + 72)))
 overwrite "$E2E_WORK/dir-table.AppImage" $((offset + dir_table)) 64 377
 expect_refused dir-table "dir-table\.AppImage" -- info
+
+# The cases below check what the runtime does with a crafted image itself, so
+# they damage files without block digests (cut after the image's last 4 KiB
+# block), which the digests would refuse before the image is read at all.
+
+# --- the superblock's block size: byte 13 is inside the 32-bit block_size
+# (offset 12), so 128 KiB becomes 132 KiB, which is no power of two. The
+# library read files with it as given, copying from past the end of a block
+# (a heap-buffer-overflow in sqfs_read_range, the runtime killed by
+# SIGSEGV); the kernel's driver would be handed it as root.
+copy_plain block-size
+poke "$E2E_WORK/block-size.AppImage" $((offset + 13)) 1 16
+expect_refused block-size "block-size\.AppImage.*block size of 135168 bytes, not a power of two" \
+  -- "do" cat:/big
+
+# --- 8 bytes of the inode table overwritten, at every other offset of its
+# first metadata block: inodes, and the directory offsets and block lists in
+# them, become whatever the damage makes of them. The library copied a name
+# of any stated length into a 257-byte stack buffer (a stack-buffer-
+# underflow WRITE in sqfs_md_read while the spec was read: SIGSEGV) and
+# read offsets past their metadata block. Each run is refused with one line,
+# or runs and its command fails (metadata pointing at other data can hand
+# the command bytes it crashes on: the runtime then reports the command's
+# signal, as --elements-debug shows); the runtime itself never crashes.
+inode_table=$(peek64 "$good" $((offset + 64)))
+inode_bytes=$(($(peek64 "$good" $((offset + 72))) - inode_table))
+damaged=0 refused=0
+for ((at = 2; at < inode_bytes && at < 8194; at += 2)); do
+  copy_plain inode-damage
+  printf AAAAAAAA | dd of="$E2E_WORK/inode-damage.AppImage" bs=1 seek=$((offset + inode_table + at)) \
+    conv=notrunc status=none
+  damaged=$((damaged + 1))
+  e2e_run "$E2E_WORK/inode-damage.AppImage" -- info
+  # A damage the extraction did not meet leaves a whole tree in the cache.
+  [[ $E2E_EXPECT_PATH != extract ]] || rm -rf "$E2E_WORK/cache/elements"
+  if ((E2E_RC == 125)); then
+    refused=$((refused + 1))
+    [[ $(wc -l <<<"$E2E_ERR") == 1 && $E2E_ERR == *"inode-damage.AppImage"*"(hint: "* ]] ||
+      e2e_fail "inode-damage at $at: status 125 without one line naming the file and a hint:
+$E2E_ERR"
+  elif ((E2E_RC > 128)); then
+    rc=$E2E_RC
+    e2e_run "$E2E_WORK/inode-damage.AppImage" --elements-debug -- info
+    [[ $E2E_ERR == *"container exited with $rc"* ]] ||
+      e2e_fail "inode-damage at $at: the runtime itself ended with status $rc:
+$E2E_ERR"
+  fi
+done
+if ((refused > 0)); then
+  e2e_pass "inode-damage: $damaged damaged inode tables, no crash of the runtime, $refused refused"
+else
+  e2e_fail "inode-damage: none of $damaged damaged inode tables was noticed"
+fi
 
 # --- the compressed data blocks of /big overwritten: the 4 KiB blocks
 # that hold nothing but them (the first also holds the superblock)

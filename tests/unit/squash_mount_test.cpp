@@ -30,6 +30,7 @@
 #include "elements/error.hpp"
 #include "sha256.hpp"
 #include "squash_extract.hpp"
+#include "squash_image.hpp"
 
 using namespace elements;
 using namespace elements::runtime;
@@ -81,6 +82,15 @@ std::string loop_devices() {
   return run("losetup -a 2>/dev/null");
 }
 
+// A file made as test_image makes it: junk_size bytes, then the squashfs.
+payload_file open_payload(const std::string& path) {
+  payload_file f;
+  f.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  f.path = path;
+  f.offset = junk_size;
+  return f;
+}
+
 struct test_image {
   std::string dir;   // holds tree/, image.sqfs, app.AppImage
   std::string path;  // the runtime stand-in with the payload
@@ -130,13 +140,7 @@ struct test_image {
   }
   ~test_image() { run("chmod -R u+rwX " + dir + " 2>/dev/null; rm -rf " + dir); }
 
-  payload_file open() const {
-    payload_file f;
-    f.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    f.path = path;
-    f.offset = junk_size;
-    return f;
-  }
+  payload_file open() const { return open_payload(path); }
 };
 
 const test_image& image() {
@@ -326,6 +330,184 @@ TEST_CASE("a payload at the wrong offset is named, not misread", "[unit]") {
   f.offset = 100;
   CHECK_THROWS_WITH(read_payload_file(f, ".elements/spec.json"),
                     Catch::Contains("is not a squashfs image") && Catch::Contains("offset 100"));
+}
+
+namespace {
+
+squashfs_super_block good_superblock() {
+  squashfs_super_block sb{};
+  const std::string bytes = read_file(image().path).substr(junk_size, sizeof sb);
+  std::memcpy(&sb, bytes.data(), sizeof sb);
+  return sb;
+}
+
+// A copy of the test image with `bytes` written at `at` of its squashfs.
+struct damaged_copy {
+  temp_dir dir;
+  std::string path = dir.path + "/damaged.AppImage";
+  damaged_copy(std::uint64_t at, const std::string& bytes) {
+    std::string data = read_file(image().path);
+    data.replace(junk_size + at, bytes.size(), bytes);
+    write_file(path, data, 0755);
+  }
+  payload_file open() const { return open_payload(path); }
+};
+
+}  // namespace
+
+TEST_CASE("superblock_problem accepts what mksquashfs writes and names each fault", "[unit]") {
+  const squashfs_super_block good = good_superblock();
+  const std::uint64_t size = good.bytes_used;
+  CHECK(superblock_problem(good, size).empty());
+  CHECK(superblock_problem(good, size + 4096).empty());
+  // A changed field and what the problem says about it.
+  const std::vector<std::pair<std::function<void(squashfs_super_block&)>, std::string>> faults = {
+      {[](auto& sb) { sb.s_magic = 0x41414141; }, "is not a squashfs image"},
+      {[](auto& sb) { sb.s_major = 3; }, "is squashfs 3.0"},
+      {[](auto& sb) { sb.s_minor = 1; }, "is squashfs 4.1"},
+      // The byte at offset 13 is inside block_size.
+      {[](auto& sb) { sb.block_size |= 0x1000; }, "block size of 135168 bytes, not a power of two"},
+      {[](auto& sb) { sb.block_size = 2048, sb.block_log = 11; }, "block size of 2048 bytes"},
+      {[](auto& sb) { sb.block_size = 2 << 20, sb.block_log = 21; }, "block size of 2097152"},
+      {[](auto& sb) { sb.block_log = 16; }, "but a block_log of 16"},
+      {[](auto& sb) { sb.block_log = 40; }, "but a block_log of 40"},
+      {[](auto& sb) { sb.compression = 9; }, "unknown method (9)"},
+      {[](auto& sb) { sb.inodes = 0; }, "has no inodes"},
+      {[](auto& sb) { sb.no_ids = 0; }, "has no owner ids"},
+      {[](auto& sb) { sb.bytes_used += 1; }, "bytes long, but the file holds"},
+      {[](auto& sb) { sb.bytes_used = 10; }, "says it is 10 bytes long"},
+      {[](auto& sb) { sb.inode_table_start = sb.directory_table_start; }, "not in order"},
+      {[](auto& sb) { sb.inode_table_start = 0; }, "has its inode table at 0"},
+      {[](auto& sb) { sb.directory_table_start = sb.bytes_used; }, "not in order"},
+      {[](auto& sb) { sb.id_table_start = ~0ull; }, "id table at 0xffffffffffffffff"},
+      {[](auto& sb) { sb.id_table_start = sb.bytes_used - 4; }, "id table at"},
+      {[](auto& sb) { sb.fragment_table_start = sb.inode_table_start; }, "fragment table at"},
+      {[](auto& sb) { sb.fragments = 1u << 30; }, "fragment table at"},
+      {[](auto& sb) { sb.lookup_table_start = sb.bytes_used; }, "export table at"},
+      {[](auto& sb) { sb.xattr_id_table_start = sb.bytes_used - 8; }, "xattr id table at"},
+      {[](auto& sb) { sb.root_inode = (sb.directory_table_start - sb.inode_table_start) << 16; },
+       "root inode at"},
+      {[](auto& sb) { sb.root_inode |= 0xffff; }, "root inode at"},
+  };
+  for (const auto& [change, says] : faults) {
+    squashfs_super_block sb = good;
+    change(sb);
+    INFO(says);
+    CHECK_THAT(superblock_problem(sb, size), Catch::Contains(says));
+  }
+  // Absent optional tables are fine.
+  squashfs_super_block sb = good;
+  sb.lookup_table_start = sb.xattr_id_table_start = ~0ull;
+  CHECK(superblock_problem(sb, size).empty());
+}
+
+TEST_CASE("a damaged superblock is refused before any reader sees it", "[unit]") {
+  // 132 KiB for 128 KiB: libsquashfuse read files with it as given, copying
+  // from past the end of a block.
+  const damaged_copy copy(13, std::string(1, '\x10'));
+  auto refused = [&](const std::function<void()>& use) {
+    try {
+      use();
+      FAIL("the damaged superblock was accepted");
+    } catch (const error& e) {
+      CHECK(e.status() == exit_start_failed);
+      CHECK_THAT(e.what(), Catch::Contains(copy.path) &&
+                               Catch::Contains("block size of 135168 bytes") &&
+                               Catch::Contains("(hint: "));
+    }
+  };
+  refused([&] { check_superblock(copy.open().fd.get(), copy.path, junk_size); });
+  refused([&] { read_payload_file(copy.open(), ".elements/spec.json"); });
+  temp_dir out;
+  refused([&] { extract_to(copy.open(), out.path + "/x", "", false); });
+  // The kernel is never handed it: refused before a loop device is taken.
+  const std::string loops = loop_devices();
+  refused([&] { mount_kernel(copy.open(), out.path); });
+  CHECK(loop_devices() == loops);
+  // The file is cut inside the superblock.
+  damaged_copy cut(0, "");
+  ::truncate(cut.path.c_str(), static_cast<off_t>(junk_size + 50));
+  CHECK_THROWS_WITH(check_superblock(cut.open().fd.get(), cut.path, junk_size),
+                    Catch::Contains("is not a squashfs image") && Catch::Contains("50 bytes"));
+}
+
+TEST_CASE("a damaged inode table is refused or read, never misread", "[unit]") {
+  // 8 bytes at every fourth offset of the inode table's first KiB
+  // (compressed: the inodes become what the damage decompresses to). The
+  // library copied names of any stated length into a 257-byte buffer and
+  // read past metadata blocks; the sanitizer build runs this too.
+  const squashfs_super_block sb = good_superblock();
+  const std::uint64_t table = sb.directory_table_start - sb.inode_table_start;
+  int refused = 0;
+  for (std::uint64_t at = 2; at < std::min<std::uint64_t>(table, 1026); at += 4) {
+    const damaged_copy copy(sb.inode_table_start + at, "AAAAAAAA");
+    try {
+      read_payload_file(copy.open(), ".elements/spec.json");
+      squash_image img(copy.open());
+      squash_reader& r = img.reader();
+      sqfs_inode in = img.root();
+      bool found = false;
+      if (r.lookup_path(in, "rootfs/big.bin", found) == SQFS_OK && found) {
+        std::string buf(1 << 20, '\0');
+        std::size_t n = buf.size();
+        (void)r.read(in, 1 << 20, buf.data(), n);
+        CHECK(n <= buf.size());
+      }
+    } catch (const error& e) {
+      ++refused;
+      CHECK(e.status() == exit_start_failed);
+      CHECK_THAT(e.what(), Catch::Contains(copy.path) && Catch::Contains("(hint: "));
+    }
+  }
+  CHECK(refused > 0);
+}
+
+TEST_CASE("extraction stops at a directory or file the image lists twice", "[unit]") {
+  // Uncompressed tables, so that a directory entry can be pointed at
+  // another entry's inode in place: a loop, or a file copied once per entry.
+  temp_dir work;
+  const std::string t = work.path + "/tree";
+  for (const char* d : {"", "/.elements", "/rootfs", "/rootfs/a", "/rootfs/b"})
+    ::mkdir((t + d).c_str(), 0755);
+  write_file(t + "/.elements/spec.json", "{}\n");
+  write_file(t + "/rootfs/f", "f\n");
+  write_file(t + "/rootfs/g", "g\n");
+  const std::string image_path = work.path + "/image.sqfs";
+  run("mksquashfs " + t + " " + image_path + " -noI -noD -noF -all-root -noappend -quiet 2>&1");
+  const std::string good = read_file(image_path);
+  REQUIRE(good.size() > sizeof(squashfs_super_block));
+  squashfs_super_block sb{};
+  std::memcpy(&sb, good.data(), sizeof sb);
+  // A directory entry: inode offset, inode number delta, type, name size - 1, name.
+  auto entry_of = [&](const std::string& image, char name) {
+    for (std::size_t at = sb.directory_table_start; at + 9 <= sb.fragment_table_start; ++at)
+      if (image[at + 8] == name && image[at + 6] == 0 && image[at + 7] == 0 &&
+          (image[at + 4] == SQUASHFS_DIR_TYPE || image[at + 4] == SQUASHFS_REG_TYPE))
+        return at;
+    return std::string::npos;
+  };
+  auto point = [&](char from, char to) {
+    std::string image = good;
+    const auto src = entry_of(image, from), dst = entry_of(image, to);
+    REQUIRE(src != std::string::npos);
+    REQUIRE(dst != std::string::npos);
+    image.replace(src, 2, image.substr(dst, 2));
+    image[src + 4] = image[dst + 4];
+    const std::string path = work.path + "/" + from + ".AppImage";
+    write_file(path, std::string(junk_size, 'J') + image);
+    return open_payload(path);
+  };
+  temp_dir out;
+  const std::vector<std::pair<char, char>> faults = {{'b', 'a'}, {'g', 'f'}};
+  for (const auto& [from, to] : faults) {
+    INFO(from << " -> " << to);
+    CHECK_THROWS_WITH(extract_to(point(from, to), out.path + "/" + from, "", false),
+                      Catch::Contains("a second time") && Catch::Contains("(hint: "));
+  }
+  // Unchanged, it extracts.
+  write_file(work.path + "/good.AppImage", std::string(junk_size, 'J') + good);
+  CHECK_NOTHROW(
+      extract_to(open_payload(work.path + "/good.AppImage"), out.path + "/good", "", false));
 }
 
 TEST_CASE("path_matches is fnmatch with FNM_PATHNAME | FNM_LEADING_DIR", "[unit]") {
