@@ -223,11 +223,17 @@ void detach_host_sources(rootfs_inputs& in) {
 namespace {
 
 // The first look into the mounted payload: where its metadata is damaged
-// the kernel's driver or the FUSE server answers EIO (or EINVAL).
+// the kernel's driver or the FUSE server answers EIO (or EINVAL); damaged
+// inodes can also make rootfs no folder at all, or none.
 [[noreturn]] void payload_unreadable(const std::string& path, int err = errno) {
   if (err == EIO || err == EINVAL || err == EUCLEAN || err == EBADMSG)
     throw error("cannot open " + path + " of the payload: " + std::strerror(err) +
                     " (hint: the file is damaged; download or build it again)",
+                exit_start_failed, std::error_code(err, std::generic_category()));
+  if (err == ENOTDIR || err == ENOENT || err == ELOOP)
+    throw error("cannot open " + path + " of the payload: " + std::strerror(err) +
+                    " (hint: the file is damaged or was not made by elements-pack; download "
+                    "or build it again)",
                 exit_start_failed, std::error_code(err, std::generic_category()));
   throw_errno("open", path, err);
 }
