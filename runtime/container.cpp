@@ -22,6 +22,7 @@
 #include "debug_log.hpp"
 #include "elements/error.hpp"
 #include "elements/private_dir.hpp"
+#include "fd_passing.hpp"
 #include "init.hpp"
 #include "instance.hpp"
 #include "output.hpp"
@@ -72,20 +73,6 @@ void loopback_up() {
   check(::ioctl(s.get(), SIOCSIFFLAGS, &ifr), "bring up", "lo");
 }
 
-// A session keyring of the container's own: the caller's (its secrets, and
-// a place to leave keys for the host) stays out of reach.
-void own_session_keyring() {
-  if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS)
-    throw_errno("create", "the container's session keyring");
-}
-
-// Leaves only stdio and `keep` open, `keep` moved to fd 3; returns 3.
-int close_host_descriptors(int keep) {
-  if (keep != 3) check(::dup3(keep, 3, O_CLOEXEC), "keep", "the report pipe");
-  check(::close_range(4, ~0U, 0), "close", "the host's descriptors");
-  return 3;
-}
-
 // The child after fork: PID 1 of the new PID namespace. Everything it fails
 // at goes back to the parent over `report` so the parent prints the cause.
 [[noreturn]] void container_main(const run_request& req, rootfs_inputs& in, int ready, int report,
@@ -111,12 +98,12 @@ int close_host_descriptors(int keep) {
     debug::step("root filesystem ready");
     check(::sethostname(p.hostname.data(), p.hostname.size()), "set the hostname to", p.hostname);
     if (p.network == network_mode::none) loopback_up();
-    own_session_keyring();
+    join_own_session_keyring();
     // Final now: what --elements-exec joins, kept by the host side.
     send_container_namespaces(std::move(channel));
     // Everything else it inherited (the image, /dev/fuse, the extract cache,
     // the output and persist folders, binds) points at the host.
-    report = close_host_descriptors(report);
+    close_all_except({report});
     ::prctl(PR_SET_NAME, "elements-init");
     check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
     if (in.privileged) drop_capabilities();

@@ -1,7 +1,9 @@
 #include "fd_passing.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -51,6 +53,24 @@ ssize_t receive_fds(int sock, char* buf, std::size_t size, std::vector<unique_fd
   }
   if (msg.msg_flags & MSG_CTRUNC) return -1;
   return n;
+}
+
+void close_all_except(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 3;
+  auto close_up_to = [&](unsigned last) {
+    if (last < from) return;
+    if (::close_range(from, last, 0) != 0)  // before Linux 5.9: one by one
+      for (long fd = from, max = std::min(::sysconf(_SC_OPEN_MAX), static_cast<long>(last) + 1);
+           fd < max; ++fd)
+        ::close(static_cast<int>(fd));
+  };
+  for (int fd : keep) {
+    if (fd < static_cast<int>(from)) continue;
+    if (fd > static_cast<int>(from)) close_up_to(static_cast<unsigned>(fd) - 1);
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  close_up_to(~0U - 1);
 }
 
 }  // namespace elements::runtime

@@ -1,5 +1,6 @@
 // Descriptors handed between processes over a unix socket (SCM_RIGHTS):
-// fusermount3's FUSE connection, a container's namespaces.
+// fusermount3's FUSE connection, a container's namespaces; and the one way
+// a process that leaves the host's view closes the rest.
 #pragma once
 
 #include <sys/types.h>
@@ -22,5 +23,9 @@ bool send_fds(int sock, std::string_view data, const std::vector<int>& fds, int 
 // descriptors came.
 ssize_t receive_fds(int sock, char* buf, std::size_t size, std::vector<unique_fd>& fds,
                     std::size_t max_fds);
+
+// Closes every descriptor above 2 except `keep` (close_range, or one by one
+// before Linux 5.9).
+void close_all_except(std::vector<int> keep);
 
 }  // namespace elements::runtime

@@ -87,12 +87,6 @@ int receive_fd(int sock) {
   return fds.front().release();
 }
 
-void close_from(int first) {
-  if (::close_range(static_cast<unsigned>(first), ~0U, 0) == 0) return;
-  for (long fd = first, max = std::min(::sysconf(_SC_OPEN_MAX), 65536L); fd < max; ++fd)
-    ::close(static_cast<int>(fd));
-}
-
 void wait_for(pid_t pid) {
   while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
@@ -116,7 +110,7 @@ struct helper_args {
     link = 3;
   }
   ::fcntl(link, F_SETFD, FD_CLOEXEC);
-  close_from(4);  // including the runtime's end of `link`, or EOF would never come
+  close_all_except({3});  // including the runtime's end of `link`, or EOF would never come
   (void)!::chdir("/");
   const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   ::dup2(null, 0);

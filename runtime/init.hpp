@@ -31,4 +31,8 @@ int run_init(const plan& p, int close_when_started = -1);
 // give a container by default, ambient cleared.
 void drop_capabilities();
 
+// A new anonymous session keyring for the calling process (PID 1, a
+// joiner): the caller's, with its secrets, stays out of the container.
+void join_own_session_keyring();
+
 }  // namespace elements::runtime

@@ -133,25 +133,6 @@ ssize_t receive_namespace_fds(int sock, char* buf, std::size_t size, std::vector
   return n > 0 && fds.size() != joined.size() ? -1 : n;
 }
 
-// Closes every descriptor above 2 except `keep`.
-void close_all_except(std::vector<int> keep) {
-  std::sort(keep.begin(), keep.end());
-  unsigned from = 3;
-  auto close_up_to = [&](unsigned last) {
-    if (last < from) return;
-    if (::close_range(from, last, 0) != 0)  // before Linux 5.9: one by one
-      for (long fd = from, max = std::min(::sysconf(_SC_OPEN_MAX), static_cast<long>(last) + 1);
-           fd < max; ++fd)
-        ::close(static_cast<int>(fd));
-  };
-  for (int fd : keep) {
-    if (fd < static_cast<int>(from)) continue;
-    if (fd > static_cast<int>(from)) close_up_to(static_cast<unsigned>(fd) - 1);
-    from = static_cast<unsigned>(fd) + 1;
-  }
-  close_up_to(~0U - 1);
-}
-
 long boot_ticks() {
   timespec ts{};
   ::clock_gettime(CLOCK_BOOTTIME, &ts);
@@ -380,8 +361,7 @@ int exec_in_instance(const std::string& id, const std::vector<std::string>& argv
   }
   namespaces.clear();
   // The caller's session keyring stays the caller's, as for PID 1.
-  if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS)
-    throw_errno("create", "a session keyring");
+  join_own_session_keyring();
 
   check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
   // A root instance has no user namespace: its processes have a
