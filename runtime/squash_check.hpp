@@ -31,6 +31,10 @@ extern "C" {
 
 namespace elements::runtime {
 
+// Where an optional table would start: the image does not have it.
+inline constexpr std::uint64_t squash_absent = ~std::uint64_t{0};
+inline constexpr std::uint64_t squash_superblock_size = sizeof(squashfs_super_block);
+
 // What is wrong with a squashfs superblock, or "" when it can be used: the
 // magic, version 4.0, a block size that is a power of two from 4 KiB to
 // 1 MiB and matches block_log, a known compression, inodes and ids, and
