@@ -24,14 +24,14 @@ namespace {
 
 // The container's root filesystem: the source, the build steps, and the
 // mount points the runtime needs.
-node_ptr build_rootfs(const definition& def, const source_ref& from, const made_attrs& made,
-                      const pack_options& opt, progress& say) {
-  say.phase("reading the rootfs from " + from.text);
-  const auto source = open_source(from, made);
-  source->observe_layers([&](const std::string& name, std::uint64_t bytes, std::size_t number,
-                             std::size_t count) { say.layer(name, bytes, number, count); });
-  node_ptr rootfs = source->read_tree();
-  for (const auto& warning : source->warnings()) say.warn(warning);
+node_ptr build_rootfs(definition& def, const made_attrs& made, const pack_options& opt,
+                      progress& say) {
+  source& from = open_rootfs_source(def);
+  say.phase("reading the rootfs from " + from.ref().text);
+  from.observe_layers([&](const std::string& name, std::uint64_t bytes, std::size_t number,
+                          std::size_t count) { say.layer(name, bytes, number, count); });
+  node_ptr rootfs = from.read_tree(made);
+  for (const auto& warning : from.warnings()) say.warn(warning);
   // Copy and run steps in order; run steps in a rootless container, cached.
   build_options steps;
   steps.use_cache = !opt.no_cache;
@@ -49,9 +49,9 @@ int pack(const pack_options& opt) {
   progress say(opt.progress, opt.quiet);
 
   // The whole definition is checked before anything is read or written.
-  const definition def = load_definition(opt.definition, opt.from);
+  definition def = load_definition(opt.definition, opt.from);
   for (const auto& warning : def.warnings) say.warn(warning);
-  const source_ref from = resolve_source(def, opt.from);
+  open_rootfs_source(def);
   if (opt.check) {
     std::cout << to_json(def.run).dump(2) << '\n';
     return exit_ok;
@@ -65,7 +65,7 @@ int pack(const pack_options& opt) {
   // Entries the builder makes carry the epoch (0 without one), so the same
   // inputs give the same tree; only the image's own time is "now".
   const made_attrs made{0, 0, opt.source_date_epoch.value_or(0)};
-  node_ptr rootfs = build_rootfs(def, from, made, opt, say);
+  node_ptr rootfs = build_rootfs(def, made, opt, say);
 
   const runtime_image runtime = opt.runtime
                                     ? load_runtime_file(*opt.runtime)
@@ -102,11 +102,11 @@ int export_image(const pack_options& opt) {
   progress say(opt.progress, opt.quiet);
   const oci_target target = parse_oci_target(*opt.export_to);
   check_oci_target(target);
-  const definition def = load_definition(opt.definition, opt.from);
+  definition def = load_definition(opt.definition, opt.from);
   for (const auto& warning : def.warnings) say.warn(warning);
-  const source_ref from = resolve_source(def, opt.from);
+  open_rootfs_source(def);
   const made_attrs made{0, 0, opt.source_date_epoch.value_or(0)};
-  const node_ptr rootfs = build_rootfs(def, from, made, opt, say);
+  const node_ptr rootfs = build_rootfs(def, made, opt, say);
   say.phase("writing " + target.dir.native() + " (OCI image layout, tag " + target.tag + ")");
   std::vector<std::string> warnings;
   const oci_export done = export_oci(rootfs, def, target, opt.source_date_epoch, warnings);

@@ -76,20 +76,31 @@ struct blob {
   std::string digest;  // of the bytes as stored
 };
 
+// The archive is opened once; a first pass reads its manifest and links,
+// a second its config and layers (a third when the config was asked for
+// alone, as a check does).
 class docker_archive {
  public:
-  explicit docker_archive(const source_ref& ref) : ref_(ref) {
-    fd_.reset(::open(ref_.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd_) throw_errno("open", ref_.path.native());
-  }
+  explicit docker_archive(const source_ref& ref) : ref_(ref) {}
 
   // The image REF names, its config checked against its name.
-  manifest_entry pick() {
+  const manifest_entry& pick() {
+    if (entry_) return *entry_;
     scan();
-    const manifest_entry entry = select();
+    manifest_entry entry = select();
     config_member_ = follow(entry.config);
-    return entry;
+    entry_ = std::move(entry);
+    return *entry_;
   }
+
+  // The config and the layers of `entry` in one pass.
+  void read_members(const manifest_entry& entry) {
+    std::set<std::string> wanted{config_member_};
+    for (const auto& l : entry.layers) wanted.insert(follow(l));
+    collect(wanted);
+  }
+
+  source_reads reads() const noexcept { return reads_; }
 
   json config() {
     collect({config_member_});
@@ -168,7 +179,8 @@ class docker_archive {
   // First pass: manifest.json, and the links "docker save" writes for
   // layers that several images share.
   void scan() {
-    archive_reader r(fd_.get(), ref_.text, archive_reader::format::tar, false);
+    archive_reader r(archive_fd(), ref_.text, archive_reader::format::tar, false);
+    ++reads_.passes;
     std::optional<std::string> manifest;
     while (archive_entry* e = r.next()) {
       const char* raw = archive_entry_pathname(e);
@@ -246,7 +258,8 @@ class docker_archive {
     for (const auto& w : wanted)
       if (!blobs_.contains(w) && !(w == config_member_ && have_config_)) missing.insert(w);
     if (missing.empty()) return;
-    archive_reader r(fd_.get(), ref_.text, archive_reader::format::tar, false);
+    archive_reader r(archive_fd(), ref_.text, archive_reader::format::tar, false);
+    ++reads_.passes;
     while (!missing.empty()) {
       archive_entry* e = r.next();
       if (!e) break;
@@ -280,8 +293,19 @@ class docker_archive {
       damaged("manifest.json names " + *missing.begin() + ", which the archive does not hold");
   }
 
-  const source_ref& ref_;
+  int archive_fd() {
+    if (!fd_) {
+      ++reads_.opens;
+      fd_.reset(::open(ref_.path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd_) throw_errno("open", ref_.path.native());
+    }
+    return fd_.get();
+  }
+
+  source_ref ref_;
   unique_fd fd_;
+  source_reads reads_;
+  std::optional<manifest_entry> entry_;
   json manifest_;
   std::map<std::string, std::string> links_;
   std::string config_member_;
@@ -290,23 +314,43 @@ class docker_archive {
   std::map<std::string, blob> blobs_;
 };
 
-}  // namespace
+// The image's metadata and layers are read once and kept, so the config
+// that fills "run" and the layers of the tree come from one reading.
+class docker_source final : public layered_source {
+ public:
+  explicit docker_source(const source_ref& ref) : archive_(ref), text_(ref.text) {}
 
-std::unique_ptr<source> make_docker_source(const source_ref& ref, const made_attrs& made) {
-  return std::make_unique<layered_source>(made, [ref](layer_stack& stack) {
-    docker_archive archive(ref);
-    const manifest_entry entry = archive.pick();
-    const json config = archive.config();
-    const auto layers = archive.layers(entry, config);
+  std::optional<image_config> config() override {
+    return parse_image_config(config_document(), text_ + ": config");
+  }
+  source_reads reads() const override { return archive_.reads(); }
+
+ private:
+  const json& config_document() {
+    if (!config_) {
+      archive_.pick();
+      config_ = archive_.config();
+    }
+    return *config_;
+  }
+
+  void apply(layer_stack& stack) override {
+    const manifest_entry& entry = archive_.pick();
+    if (!config_) archive_.read_members(entry);
+    const auto layers = archive_.layers(entry, config_document());
     stack.expect(layers.size());
     for (const auto& layer : layers) stack.apply(layer);
-  });
-}
+  }
 
-image_config read_docker_config(const source_ref& ref) {
-  docker_archive archive(ref);
-  archive.pick();
-  return parse_image_config(archive.config(), ref.text + ": config");
+  docker_archive archive_;
+  std::string text_;
+  std::optional<json> config_;
+};
+
+}  // namespace
+
+std::unique_ptr<source> make_docker_source(const source_ref& ref) {
+  return std::make_unique<docker_source>(ref);
 }
 
 }  // namespace elements::builder

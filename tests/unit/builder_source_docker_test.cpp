@@ -68,6 +68,16 @@ void write_docker_archive(const fs::path& out, const std::vector<saved_image>& i
   t.file("manifest.json", manifest.dump());
 }
 
+// demo.tar: two layers, a command, and the layers' tars beside it.
+saved_image write_demo_archive(const fs::path& dir) {
+  write_base_layer(dir / "base.tar");
+  write_upper_layer(dir / "upper.tar");
+  saved_image img{{"demo:1"}, {dir / "base.tar", dir / "upper.tar"}};
+  img.config = {{"Cmd", {"/bin/sh"}}};
+  write_docker_archive(dir / "demo.tar", {img});
+  return img;
+}
+
 }  // namespace
 
 TEST_CASE("docker-archive: applies a saved image's layers, checked against its config", "[unit]") {
@@ -194,4 +204,63 @@ TEST_CASE("docker-archive: the image config fills the definition's run", "[unit]
   CHECK(def.run.env[0].first == "A");
   CHECK(def.run.env[0].second.value == "1");
   CHECK(def.warnings.empty());
+}
+
+TEST_CASE("docker-archive: the archive is opened once and each member read once", "[unit]") {
+  temp_dir dir;
+  write_demo_archive(dir.path());
+  const auto ref = parse_source_ref("docker-archive:demo.tar", dir.path(), "--from");
+
+  // What a build does: the config fills "run", then the tree is read.
+  // Asking again reads nothing again.
+  auto src = open_source(ref);
+  CHECK(src->reads().opens == 0);
+  REQUIRE(src->config());
+  CHECK(src->config()->cmd == std::vector<std::string>{"/bin/sh"});
+  // One pass for the manifest, one for the config, stopping there.
+  CHECK(src->reads().opens == 1);
+  CHECK(src->reads().passes == 2);
+  check_layered_tree(src->read_tree());
+  check_layered_tree(src->read_tree());
+  CHECK(src->config()->cmd == std::vector<std::string>{"/bin/sh"});
+  CHECK(src->reads().opens == 1);
+  CHECK(src->reads().passes == 3);
+
+  // The tree alone takes the config with the layers.
+  auto tree_only = open_source(ref);
+  check_layered_tree(tree_only->read_tree());
+  REQUIRE(tree_only->config());
+  CHECK(tree_only->reads().opens == 1);
+  CHECK(tree_only->reads().passes == 2);
+
+  // The archive is not opened again by name: gone after the first pass, the
+  // tree still comes from what was opened.
+  auto opened = open_source(ref);
+  REQUIRE(opened->config());
+  fs::remove(dir / "demo.tar");
+  check_layered_tree(opened->read_tree());
+  CHECK(opened->reads().opens == 1);
+}
+
+TEST_CASE("docker-archive: the definition keeps the source its config came from", "[unit]") {
+  temp_dir dir;
+  const saved_image img = write_demo_archive(dir.path());
+  write_file(dir / "element.json", R"({"name": "a", "from": "docker-archive:demo.tar"})");
+
+  definition def = load_definition(dir / "element.json");
+  REQUIRE(def.rootfs_source);
+  CHECK(def.run.command == std::vector<std::string>{"/bin/sh"});
+  source& from = open_rootfs_source(def);
+  CHECK(&from == def.rootfs_source.get());
+  CHECK(from.ref().text == "docker-archive:demo.tar");
+  check_layered_tree(from.read_tree());
+  CHECK(from.reads().opens == 1);
+  CHECK(from.reads().passes == 3);
+
+  // --from replaces "from" once, for the config and the tree alike.
+  write_docker_archive(dir / "other.tar", {img});
+  definition other =
+      load_definition(dir / "element.json", "docker-archive:" + (dir / "other.tar").native());
+  CHECK(open_rootfs_source(other).ref().path == dir / "other.tar");
+  CHECK(open_rootfs_source(other).reads().passes == 2);
 }
