@@ -22,6 +22,10 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::size_t max_json_member = 16 << 20;
+// Members the first pass keeps in memory: an image's config is a few KiB,
+// its history included, and so are the layers that only set a file or two.
+constexpr std::size_t max_kept_member = 256 << 10;
+constexpr std::size_t max_kept = 16 << 20;
 constexpr int max_link_hops = 16;
 
 // Member names without "./" or "/" in front, ".." resolved; empty when ".."
@@ -76,9 +80,9 @@ struct blob {
   std::string digest;  // of the bytes as stored
 };
 
-// The archive is opened once; a first pass reads its manifest and links,
-// a second its config and layers (a third when the config was asked for
-// alone, as a check does).
+// The archive is opened once. A first pass reads its manifest and links
+// and keeps the small members it passes, among them the config; a second
+// copies the layers out, when any is larger.
 class docker_archive {
  public:
   explicit docker_archive(const source_ref& ref) : ref_(ref) {}
@@ -89,6 +93,11 @@ class docker_archive {
     scan();
     manifest_entry entry = select();
     config_member_ = follow(entry.config);
+    if (auto kept = kept_.find(config_member_); kept != kept_.end()) {
+      config_bytes_ = std::move(kept->second);
+      have_config_ = true;
+      kept_.erase(kept);
+    }
     entry_ = std::move(entry);
     return *entry_;
   }
@@ -128,6 +137,7 @@ class docker_archive {
     std::set<std::string> wanted(members.begin(), members.end());
     wanted.insert(config_member_);
     collect(wanted);
+    kept_.clear();
 
     const json* diff_ids = nullptr;
     if (config.contains("rootfs") && config["rootfs"].is_object())
@@ -189,8 +199,12 @@ class docker_archive {
         links_[name] = member_name(hard);
       else if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e))
         links_[name] = member_name(folder_of(name) + archive_entry_symlink(e));
-      else if (name == "manifest.json" && archive_entry_filetype(e) == AE_IFREG)
+      else if (archive_entry_filetype(e) != AE_IFREG)
+        continue;
+      else if (name == "manifest.json")
         manifest = read_json_member(r, e, name);
+      else if (worth_keeping(name, archive_entry_size(e)))
+        kept_bytes_ += kept_.emplace(name, read_json_member(r, e, name)).first->second.size();
     }
     if (!manifest)
       throw usage_error(ref_.text + ": no manifest.json in " + ref_.path.native() +
@@ -200,6 +214,13 @@ class docker_archive {
     } catch (const json::exception& e) {
       damaged(std::string("manifest.json is not valid JSON: ") + e.what());
     }
+  }
+
+  // A member the second pass then need not read: the config, a small
+  // layer. The first of a name counts, as collect takes the first.
+  bool worth_keeping(const std::string& name, la_int64_t size) const {
+    return size >= 0 && static_cast<std::size_t>(size) <= max_kept_member &&
+           kept_bytes_ + static_cast<std::size_t>(size) <= max_kept && !kept_.contains(name);
   }
 
   manifest_entry select() const {
@@ -252,11 +273,21 @@ class docker_archive {
     damaged(member + ": too many levels of links in the archive");
   }
 
-  // Second pass: the config into memory, layers into temporary files.
+  // Second pass: the config into memory, layers into temporary files;
+  // what the first pass kept is taken from memory.
   void collect(const std::set<std::string>& wanted) {
     std::set<std::string> missing;
-    for (const auto& w : wanted)
-      if (!blobs_.contains(w) && !(w == config_member_ && have_config_)) missing.insert(w);
+    for (const auto& w : wanted) {
+      if (blobs_.contains(w) || (w == config_member_ && have_config_)) continue;
+      if (auto kept = kept_.find(w); kept != kept_.end()) {
+        const std::string& bytes = kept->second;
+        store(w, [&](const auto& sink) {
+          sink({reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()});
+        });
+        continue;
+      }
+      missing.insert(w);
+    }
     if (missing.empty()) return;
     archive_reader r(archive_fd(), ref_.text, archive_reader::format::tar, false);
     ++reads_.passes;
@@ -271,26 +302,32 @@ class docker_archive {
         have_config_ = true;
         continue;
       }
-      blob b{temporary_file(), {}};
-      room_guard room(temp_folder(), "temporary copy of " + name + " of " + ref_.text);
-      sha256_hasher h;
-      off_t at = 0;
-      r.read_data([&](std::span<const unsigned char> bytes) {
-        h.update(bytes);
-        room.before_write(b.fd.get(), static_cast<std::uint64_t>(at), bytes.size());
-        while (!bytes.empty()) {
-          ssize_t n = ::pwrite(b.fd.get(), bytes.data(), bytes.size(), at);
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0) throw_errno("write a layer of " + ref_.text + " to a temporary file");
-          bytes = bytes.subspan(static_cast<std::size_t>(n));
-          at += n;
-        }
-      });
-      b.digest = h.digest();
-      blobs_.emplace(name, std::move(b));
+      store(name, [&](const auto& sink) { r.read_data(sink); });
     }
     if (!missing.empty())
       damaged("manifest.json names " + *missing.begin() + ", which the archive does not hold");
+  }
+
+  // A layer into a temporary file, hashed as `read` hands it over.
+  template <typename Read>
+  void store(const std::string& name, Read read) {
+    blob b{temporary_file(), {}};
+    room_guard room(temp_folder(), "temporary copy of " + name + " of " + ref_.text);
+    sha256_hasher h;
+    off_t at = 0;
+    read([&](std::span<const unsigned char> bytes) {
+      h.update(bytes);
+      room.before_write(b.fd.get(), static_cast<std::uint64_t>(at), bytes.size());
+      while (!bytes.empty()) {
+        ssize_t n = ::pwrite(b.fd.get(), bytes.data(), bytes.size(), at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("write a layer of " + ref_.text + " to a temporary file");
+        bytes = bytes.subspan(static_cast<std::size_t>(n));
+        at += n;
+      }
+    });
+    b.digest = h.digest();
+    blobs_.emplace(name, std::move(b));
   }
 
   int archive_fd() {
@@ -306,6 +343,8 @@ class docker_archive {
   unique_fd fd_;
   source_reads reads_;
   std::optional<manifest_entry> entry_;
+  std::map<std::string, std::string> kept_;  // by the first pass, until the layers are read
+  std::size_t kept_bytes_ = 0;
   json manifest_;
   std::map<std::string, std::string> links_;
   std::string config_member_;
