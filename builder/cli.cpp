@@ -8,6 +8,7 @@
 
 #include <cxxopts.hpp>
 
+#include "commands.hpp"
 #include "elements/error.hpp"
 
 namespace elements::builder {
@@ -84,6 +85,8 @@ cxxopts::Options make_options() {
   o.parse_positional({"definition"});
   return o;
 }
+
+}  // namespace
 
 // `elements-pack convert [-q] FILE.def`, argv starting at "convert".
 pack_options parse_convert_cli(int argc, char** argv) {
@@ -194,8 +197,6 @@ pack_options parse_cache_cli(int argc, char** argv) {
   return o;
 }
 
-}  // namespace
-
 std::int64_t parse_epoch(const std::string& text, const std::string& where) {
   const bool digits =
       !text.empty() && text.size() <= 10 &&
@@ -208,20 +209,22 @@ std::int64_t parse_epoch(const std::string& text, const std::string& where) {
 }
 
 pack_options parse_cli(int argc, char** argv) {
-  if (argc > 1 && std::string_view(argv[1]) == "convert")
-    return parse_convert_cli(argc - 1, argv + 1);
-  if (argc > 1 && std::string_view(argv[1]) == "export")
-    return parse_export_cli(argc - 1, argv + 1);
-  if (argc > 1 && std::string_view(argv[1]) == "cache") return parse_cache_cli(argc - 1, argv + 1);
+  const command& chosen = find_command(argc, argv);
+  // A command's own argv starts at its word; packing's at the program.
+  const int shift = chosen.name.empty() ? 0 : 1;
+  pack_options o = chosen.parse(argc - shift, argv + shift);
+  o.subcommand = &chosen;
+  return o;
+}
+
+pack_options parse_pack_cli(int argc, char** argv) {
   auto spec = make_options();
   const cxxopts::ParseResult r = parse_or_usage(spec, argc, argv, "elements-pack --help");
   pack_options o;
   if (r.count("help")) {
     o.answer = spec.help({""}) +
-               "\nDEFINITION is an element.json file, or a folder holding one.\n"
-               "elements-pack convert FILE.def prints the element.json of a .def file.\n"
-               "elements-pack export DEFINITION oci:DIR[:TAG] writes an OCI image layout.\n"
-               "elements-pack cache ls | prune lists or removes cached build steps.\n"
+               "\nDEFINITION is an element.json file, or a folder holding one.\n" +
+               command_summaries() +
                "Exit status: 0 done, 1 the build failed, 2 bad definition or usage.\n";
     return o;
   }

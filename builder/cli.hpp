@@ -12,7 +12,11 @@ namespace elements::builder {
 
 enum class progress_mode { automatic, always, never };
 
+struct command;  // commands.hpp
+
 struct pack_options {
+  // What to run: the entry of the command table the first word named.
+  const command* subcommand = nullptr;
   std::filesystem::path definition;
   std::optional<std::filesystem::path> output;
   std::optional<std::string> from;
@@ -26,6 +30,7 @@ struct pack_options {
   bool quiet = false;
   // Set for -h and -V: the text to print on stdout before exiting 0.
   std::optional<std::string> answer;
+  // The words of the other commands, set by their parse:
   // `elements-pack convert FILE.def`: print its element.json instead of packing.
   std::optional<std::filesystem::path> convert;
   // `elements-pack export DEFINITION oci:DIR[:TAG]`: write an image, not a file.
@@ -38,8 +43,16 @@ struct pack_options {
   std::optional<cache_command> cache;
 };
 
-// Throws usage_error naming the option and the fix.
+// The command table's entry argv[1] names, and its options. Throws
+// usage_error naming the option and the fix.
 pack_options parse_cli(int argc, char** argv);
+
+// The parse of each command, argv starting at its word (the program's name
+// for packing).
+pack_options parse_pack_cli(int argc, char** argv);
+pack_options parse_convert_cli(int argc, char** argv);
+pack_options parse_export_cli(int argc, char** argv);
+pack_options parse_cache_cli(int argc, char** argv);
 
 // Parses a SOURCE_DATE_EPOCH value: seconds since 1970 that fit the image's
 // 32-bit timestamps. `where` names it in the message.

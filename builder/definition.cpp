@@ -40,8 +40,7 @@ bool is_element_name(std::string_view s) {
 
 class reader {
  public:
-  reader(definition& def, const std::optional<std::string>& from_option)
-      : def_(def), from_option_(from_option) {}
+  explicit reader(definition& def) : def_(def) {}
 
   [[noreturn]] void fail(const std::string& pointer, const std::string& message) const {
     throw usage_error(def_.file + ": " + (pointer.empty() ? "" : pointer + ": ") + message);
@@ -225,15 +224,16 @@ class reader {
   // The image's config is read with the definition, so that --check shows
   // the spec the file will carry and a missing command is caught up front.
   void image_defaults(json& run_doc) {
-    const auto& from = from_option_ ? from_option_ : def_.from;
+    const auto& from = def_.from_option ? def_.from_option : def_.from;
     if (!from || !(from->starts_with("oci:") || from->starts_with("docker-archive:"))) return;
-    const source_ref ref = resolve_source(def_, from_option_);
-    const auto config = read_image_config(ref);
+    source& image = open_rootfs_source(def_);
+    const auto config = image.config();
     if (!config) return;
-    for (auto& w : apply_image_config(run_doc, *config, ref.text))
+    const std::string& text = image.ref().text;
+    for (auto& w : apply_image_config(run_doc, *config, text))
       def_.warnings.push_back(std::move(w));
     if (run_doc.is_object() && !run_doc.contains("command"))
-      fail("/run", "missing required field \"command\" (" + ref.text +
+      fail("/run", "missing required field \"command\" (" + text +
                        " names no Entrypoint or Cmd to take it from)");
   }
 
@@ -257,7 +257,6 @@ class reader {
   }
 
   definition& def_;
-  const std::optional<std::string>& from_option_;
 };
 
 std::string syntax_message(const json::parse_error& e) {
@@ -293,6 +292,7 @@ definition parse_definition(std::string_view text, const std::filesystem::path& 
   definition def;
   def.file = file.native();
   def.folder = file.parent_path();
+  def.from_option = from_option;
   json doc;
   try {
     doc = json::parse(text, nullptr, true, /*ignore_comments=*/true);
@@ -312,7 +312,7 @@ definition parse_definition(std::string_view text, const std::filesystem::path& 
                       std::string(what.substr(what.find("] ") + 2)) +
                       " (too large for a number: write it as a string)");
   }
-  reader(def, from_option).read(doc);
+  reader(def).read(doc);
   return def;
 }
 
@@ -335,6 +335,11 @@ source_ref resolve_source(const definition& def, const std::optional<std::string
   if (!def.from)
     throw usage_error(def.file + ": missing required field \"from\" (or pass --from SOURCE)");
   return parse_source_ref(*def.from, def.folder, def.file + ": /from");
+}
+
+source& open_rootfs_source(definition& def) {
+  if (!def.rootfs_source) def.rootfs_source = open_source(resolve_source(def, def.from_option));
+  return *def.rootfs_source;
 }
 
 }  // namespace elements::builder

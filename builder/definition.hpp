@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,7 +52,12 @@ struct definition {
   std::string file;              // as named on the command line, for messages
   std::filesystem::path folder;  // relative paths in the definition start here
   std::string name;
-  std::optional<std::string> from;  // parsed by resolve_source, as --from may replace it
+  std::optional<std::string> from;         // as written; --from replaces it
+  std::optional<std::string> from_option;  // --from as given, relative to the current folder
+  // The rootfs source, resolved and opened once by open_rootfs_source:
+  // an image's while the definition is read (its config fills "run"), the
+  // others' when the build asks for it.
+  std::shared_ptr<source> rootfs_source;
   std::vector<build_step> build;
   desktop_options desktop;
   std::string update_information;
@@ -76,6 +82,11 @@ definition parse_definition(std::string_view text, const std::filesystem::path& 
 // The rootfs source: --from when given (relative to the current folder), else
 // the definition's "from".
 source_ref resolve_source(const definition& def, const std::optional<std::string>& from_option);
+
+// The definition's source (resolve_source with its from_option), opened on
+// the first call and kept, so that what an image's config gave "run" and
+// the tree come from one reading of the image.
+source& open_rootfs_source(definition& def);
 
 // 1-based line and column (in characters) of byte `offset` of `text`.
 std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::size_t offset);

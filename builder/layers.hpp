@@ -71,22 +71,20 @@ std::string uncompressed_sha256(int fd, const std::string& name);
 
 // A source whose tree is a stack of layers (a rootfs tarball, an image):
 // `apply` puts them on the stack in order; the warnings of the last read stay.
-class layered_source final : public source {
+class layered_source : public source {
  public:
-  using apply_fn = std::function<void(layer_stack&)>;
-  layered_source(const made_attrs& made, apply_fn apply) : made_(made), apply_(std::move(apply)) {}
-
-  node_ptr read_tree() override {
-    layer_stack stack(made_, layer_observer_);
-    apply_(stack);
+  node_ptr read_tree(const made_attrs& made) final {
+    layer_stack stack(made, layer_observer_);
+    apply(stack);
     warnings_ = stack.warnings();
     return stack.root();
   }
-  std::vector<std::string> warnings() const override { return warnings_; }
+  std::vector<std::string> warnings() const final { return warnings_; }
+
+ protected:
+  virtual void apply(layer_stack& stack) = 0;
 
  private:
-  made_attrs made_;
-  apply_fn apply_;
   std::vector<std::string> warnings_;
 };
 

@@ -49,11 +49,7 @@ bool split_reference(source_ref& ref, std::string_view rest, const std::filesyst
 
 class scratch_source final : public source {
  public:
-  explicit scratch_source(const made_attrs& made) : made_(made) {}
-  node_ptr read_tree() override { return make_dir(0755, made_); }
-
- private:
-  made_attrs made_;
+  node_ptr read_tree(const made_attrs& made) override { return make_dir(0755, made); }
 };
 
 }  // namespace
@@ -102,35 +98,33 @@ source_ref parse_source_ref(std::string_view text, const std::filesystem::path& 
                     "or scratch)");
 }
 
-std::unique_ptr<source> make_scratch_source(const made_attrs& made) {
-  return std::make_unique<scratch_source>(made);
+std::unique_ptr<source> make_scratch_source() {
+  return std::make_unique<scratch_source>();
 }
 
 std::unique_ptr<source> open_source(const source_ref& ref, const made_attrs& made) {
-  switch (ref.kind) {
-    case source_kind::scratch:
-      return make_scratch_source(made);
-    case source_kind::dir:
-      return make_dir_source(ref.path);
-    case source_kind::tar:
-      return make_tar_source(ref, made);
-    case source_kind::oci:
-      return make_oci_source(ref, made);
-    case source_kind::docker_archive:
-      return make_docker_source(ref, made);
-  }
-  throw usage_error(ref.text + ": unknown source kind");
+  std::unique_ptr<source> opened = [&] {
+    switch (ref.kind) {
+      case source_kind::scratch:
+        return make_scratch_source();
+      case source_kind::dir:
+        return make_dir_source(ref.path);
+      case source_kind::tar:
+        return make_tar_source(ref);
+      case source_kind::oci:
+        return make_oci_source(ref);
+      case source_kind::docker_archive:
+        return make_docker_source(ref);
+    }
+    throw usage_error(ref.text + ": unknown source kind");
+  }();
+  opened->ref_ = ref;
+  opened->made_ = made;
+  return opened;
 }
 
 std::optional<image_config> read_image_config(const source_ref& ref) {
-  switch (ref.kind) {
-    case source_kind::oci:
-      return read_oci_config(ref);
-    case source_kind::docker_archive:
-      return read_docker_config(ref);
-    default:
-      return std::nullopt;
-  }
+  return open_source(ref)->config();
 }
 
 }  // namespace elements::builder

@@ -12,7 +12,7 @@ class dir_source final : public source {
  public:
   explicit dir_source(std::filesystem::path path) : path_(std::move(path)) {}
 
-  node_ptr read_tree() override {
+  node_ptr read_tree(const made_attrs&) override {
     host_read_options options;
     options.owners = owner_map::for_caller();
     // "dir:rootfs" may well be a symlink to the real folder.

@@ -22,6 +22,10 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::size_t max_json_member = 16 << 20;
+// Members the first pass keeps in memory: an image's config is a few KiB,
+// its history included, and so are the layers that only set a file or two.
+constexpr std::size_t max_kept_member = 256 << 10;
+constexpr std::size_t max_kept = 16 << 20;
 constexpr int max_link_hops = 16;
 
 // Member names without "./" or "/" in front, ".." resolved; empty when ".."
@@ -76,20 +80,36 @@ struct blob {
   std::string digest;  // of the bytes as stored
 };
 
+// The archive is opened once. A first pass reads its manifest and links
+// and keeps the small members it passes, among them the config; a second
+// copies the layers out, when any is larger.
 class docker_archive {
  public:
-  explicit docker_archive(const source_ref& ref) : ref_(ref) {
-    fd_.reset(::open(ref_.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd_) throw_errno("open", ref_.path.native());
-  }
+  explicit docker_archive(const source_ref& ref) : ref_(ref) {}
 
   // The image REF names, its config checked against its name.
-  manifest_entry pick() {
+  const manifest_entry& pick() {
+    if (entry_) return *entry_;
     scan();
-    const manifest_entry entry = select();
+    manifest_entry entry = select();
     config_member_ = follow(entry.config);
-    return entry;
+    if (auto kept = kept_.find(config_member_); kept != kept_.end()) {
+      config_bytes_ = std::move(kept->second);
+      have_config_ = true;
+      kept_.erase(kept);
+    }
+    entry_ = std::move(entry);
+    return *entry_;
   }
+
+  // The config and the layers of `entry` in one pass.
+  void read_members(const manifest_entry& entry) {
+    std::set<std::string> wanted{config_member_};
+    for (const auto& l : entry.layers) wanted.insert(follow(l));
+    collect(wanted);
+  }
+
+  source_reads reads() const noexcept { return reads_; }
 
   json config() {
     collect({config_member_});
@@ -117,6 +137,7 @@ class docker_archive {
     std::set<std::string> wanted(members.begin(), members.end());
     wanted.insert(config_member_);
     collect(wanted);
+    kept_.clear();
 
     const json* diff_ids = nullptr;
     if (config.contains("rootfs") && config["rootfs"].is_object())
@@ -168,7 +189,8 @@ class docker_archive {
   // First pass: manifest.json, and the links "docker save" writes for
   // layers that several images share.
   void scan() {
-    archive_reader r(fd_.get(), ref_.text, archive_reader::format::tar, false);
+    archive_reader r(archive_fd(), ref_.text, archive_reader::format::tar, false);
+    ++reads_.passes;
     std::optional<std::string> manifest;
     while (archive_entry* e = r.next()) {
       const char* raw = archive_entry_pathname(e);
@@ -177,8 +199,12 @@ class docker_archive {
         links_[name] = member_name(hard);
       else if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e))
         links_[name] = member_name(folder_of(name) + archive_entry_symlink(e));
-      else if (name == "manifest.json" && archive_entry_filetype(e) == AE_IFREG)
+      else if (archive_entry_filetype(e) != AE_IFREG)
+        continue;
+      else if (name == "manifest.json")
         manifest = read_json_member(r, e, name);
+      else if (worth_keeping(name, archive_entry_size(e)))
+        kept_bytes_ += kept_.emplace(name, read_json_member(r, e, name)).first->second.size();
     }
     if (!manifest)
       throw usage_error(ref_.text + ": no manifest.json in " + ref_.path.native() +
@@ -188,6 +214,13 @@ class docker_archive {
     } catch (const json::exception& e) {
       damaged(std::string("manifest.json is not valid JSON: ") + e.what());
     }
+  }
+
+  // A member the second pass then need not read: the config, a small
+  // layer. The first of a name counts, as collect takes the first.
+  bool worth_keeping(const std::string& name, la_int64_t size) const {
+    return size >= 0 && static_cast<std::size_t>(size) <= max_kept_member &&
+           kept_bytes_ + static_cast<std::size_t>(size) <= max_kept && !kept_.contains(name);
   }
 
   manifest_entry select() const {
@@ -240,13 +273,24 @@ class docker_archive {
     damaged(member + ": too many levels of links in the archive");
   }
 
-  // Second pass: the config into memory, layers into temporary files.
+  // Second pass: the config into memory, layers into temporary files;
+  // what the first pass kept is taken from memory.
   void collect(const std::set<std::string>& wanted) {
     std::set<std::string> missing;
-    for (const auto& w : wanted)
-      if (!blobs_.contains(w) && !(w == config_member_ && have_config_)) missing.insert(w);
+    for (const auto& w : wanted) {
+      if (blobs_.contains(w) || (w == config_member_ && have_config_)) continue;
+      if (auto kept = kept_.find(w); kept != kept_.end()) {
+        const std::string& bytes = kept->second;
+        store(w, [&](const auto& sink) {
+          sink({reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()});
+        });
+        continue;
+      }
+      missing.insert(w);
+    }
     if (missing.empty()) return;
-    archive_reader r(fd_.get(), ref_.text, archive_reader::format::tar, false);
+    archive_reader r(archive_fd(), ref_.text, archive_reader::format::tar, false);
+    ++reads_.passes;
     while (!missing.empty()) {
       archive_entry* e = r.next();
       if (!e) break;
@@ -258,30 +302,49 @@ class docker_archive {
         have_config_ = true;
         continue;
       }
-      blob b{temporary_file(), {}};
-      room_guard room(temp_folder(), "temporary copy of " + name + " of " + ref_.text);
-      sha256_hasher h;
-      off_t at = 0;
-      r.read_data([&](std::span<const unsigned char> bytes) {
-        h.update(bytes);
-        room.before_write(b.fd.get(), static_cast<std::uint64_t>(at), bytes.size());
-        while (!bytes.empty()) {
-          ssize_t n = ::pwrite(b.fd.get(), bytes.data(), bytes.size(), at);
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0) throw_errno("write a layer of " + ref_.text + " to a temporary file");
-          bytes = bytes.subspan(static_cast<std::size_t>(n));
-          at += n;
-        }
-      });
-      b.digest = h.digest();
-      blobs_.emplace(name, std::move(b));
+      store(name, [&](const auto& sink) { r.read_data(sink); });
     }
     if (!missing.empty())
       damaged("manifest.json names " + *missing.begin() + ", which the archive does not hold");
   }
 
-  const source_ref& ref_;
+  // A layer into a temporary file, hashed as `read` hands it over.
+  template <typename Read>
+  void store(const std::string& name, Read read) {
+    blob b{temporary_file(), {}};
+    room_guard room(temp_folder(), "temporary copy of " + name + " of " + ref_.text);
+    sha256_hasher h;
+    off_t at = 0;
+    read([&](std::span<const unsigned char> bytes) {
+      h.update(bytes);
+      room.before_write(b.fd.get(), static_cast<std::uint64_t>(at), bytes.size());
+      while (!bytes.empty()) {
+        ssize_t n = ::pwrite(b.fd.get(), bytes.data(), bytes.size(), at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("write a layer of " + ref_.text + " to a temporary file");
+        bytes = bytes.subspan(static_cast<std::size_t>(n));
+        at += n;
+      }
+    });
+    b.digest = h.digest();
+    blobs_.emplace(name, std::move(b));
+  }
+
+  int archive_fd() {
+    if (!fd_) {
+      ++reads_.opens;
+      fd_.reset(::open(ref_.path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd_) throw_errno("open", ref_.path.native());
+    }
+    return fd_.get();
+  }
+
+  source_ref ref_;
   unique_fd fd_;
+  source_reads reads_;
+  std::optional<manifest_entry> entry_;
+  std::map<std::string, std::string> kept_;  // by the first pass, until the layers are read
+  std::size_t kept_bytes_ = 0;
   json manifest_;
   std::map<std::string, std::string> links_;
   std::string config_member_;
@@ -290,23 +353,43 @@ class docker_archive {
   std::map<std::string, blob> blobs_;
 };
 
-}  // namespace
+// The image's metadata and layers are read once and kept, so the config
+// that fills "run" and the layers of the tree come from one reading.
+class docker_source final : public layered_source {
+ public:
+  explicit docker_source(const source_ref& ref) : archive_(ref), text_(ref.text) {}
 
-std::unique_ptr<source> make_docker_source(const source_ref& ref, const made_attrs& made) {
-  return std::make_unique<layered_source>(made, [ref](layer_stack& stack) {
-    docker_archive archive(ref);
-    const manifest_entry entry = archive.pick();
-    const json config = archive.config();
-    const auto layers = archive.layers(entry, config);
+  std::optional<image_config> config() override {
+    return parse_image_config(config_document(), text_ + ": config");
+  }
+  source_reads reads() const override { return archive_.reads(); }
+
+ private:
+  const json& config_document() {
+    if (!config_) {
+      archive_.pick();
+      config_ = archive_.config();
+    }
+    return *config_;
+  }
+
+  void apply(layer_stack& stack) override {
+    const manifest_entry& entry = archive_.pick();
+    if (!config_) archive_.read_members(entry);
+    const auto layers = archive_.layers(entry, config_document());
     stack.expect(layers.size());
     for (const auto& layer : layers) stack.apply(layer);
-  });
-}
+  }
 
-image_config read_docker_config(const source_ref& ref) {
-  docker_archive archive(ref);
-  archive.pick();
-  return parse_image_config(archive.config(), ref.text + ": config");
+  docker_archive archive_;
+  std::string text_;
+  std::optional<json> config_;
+};
+
+}  // namespace
+
+std::unique_ptr<source> make_docker_source(const source_ref& ref) {
+  return std::make_unique<docker_source>(ref);
 }
 
 }  // namespace elements::builder

@@ -76,8 +76,12 @@ class layout {
     }
   }
 
+  // Files opened so far: index.json and blobs.
+  std::size_t opens() const noexcept { return opens_; }
+
   unique_fd open_blob(const descriptor& d, const std::string& what) const {
     const auto path = blob_path(d, what);
+    ++opens_;
     unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd && errno == ENOENT)
       damaged(what + " " + d.digest + " is missing from " + path.parent_path().native() +
@@ -258,6 +262,7 @@ class layout {
 
   descriptor pick_from_index() const {
     const auto index_path = ref_.path / "index.json";
+    ++opens_;
     unique_fd fd(::open(index_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw_errno("open", index_path.native());
     const auto all =
@@ -288,31 +293,51 @@ class layout {
     return tagged.size() == 1 ? tagged[0] : pick_platform(tagged, "index.json");
   }
 
-  const source_ref& ref_;
+  source_ref ref_;
+  mutable std::size_t opens_ = 0;
 };
 
-}  // namespace
+// The image is resolved (index, manifest, config) on first use and kept, so
+// the config that fills "run" and the layers of the tree are one read.
+class oci_source final : public layered_source {
+ public:
+  explicit oci_source(const source_ref& ref) : layout_(ref), text_(ref.text) {}
 
-std::unique_ptr<source> make_oci_source(const source_ref& ref, const made_attrs& made) {
-  return std::make_unique<layered_source>(made, [ref](layer_stack& stack) {
-    layout images(ref);
-    const image img = images.resolve();
+  std::optional<image_config> config() override {
+    const image& img = resolved();
+    return parse_image_config(img.config, text_ + ": config " + img.config_digest);
+  }
+  source_reads reads() const override { return {layout_.opens(), 0}; }
+
+ private:
+  const image& resolved() {
+    if (!image_) image_ = layout_.resolve();
+    return *image_;
+  }
+
+  void apply(layer_stack& stack) override {
+    const image& img = resolved();
     stack.expect(img.layers.size());
     for (const auto& d : img.layers) {
       layer_input layer;
-      layer.fd = images.open_blob(d, "layer");
-      layer.name = ref.text + ": layer " + d.digest;
+      layer.fd = layout_.open_blob(d, "layer");
+      layer.name = text_ + ": layer " + d.digest;
       layer.digest = d.digest;
       layer.size = d.size;
       layer.diff_id = d.diff_id;
       stack.apply(layer);
     }
-  });
-}
+  }
 
-image_config read_oci_config(const source_ref& ref) {
-  const image img = layout(ref).resolve();
-  return parse_image_config(img.config, ref.text + ": config " + img.config_digest);
+  layout layout_;
+  std::string text_;
+  std::optional<image> image_;
+};
+
+}  // namespace
+
+std::unique_ptr<source> make_oci_source(const source_ref& ref) {
+  return std::make_unique<oci_source>(ref);
 }
 
 }  // namespace elements::builder

@@ -68,6 +68,27 @@ void write_docker_archive(const fs::path& out, const std::vector<saved_image>& i
   t.file("manifest.json", manifest.dump());
 }
 
+// demo.tar: two layers and a command, their tars beside it. A third layer
+// of `big_layer` bytes holds /big, and a variable of `big_env` bytes makes
+// the config larger.
+saved_image write_demo_archive(const fs::path& dir, std::size_t big_layer = 0,
+                               std::size_t big_env = 0, save_format format = save_format::legacy) {
+  write_base_layer(dir / "base.tar");
+  write_upper_layer(dir / "upper.tar");
+  saved_image img{{"demo:1"}, {dir / "base.tar", dir / "upper.tar"}};
+  img.config = {{"Cmd", {"/bin/sh"}}};
+  if (big_layer) {
+    {
+      tar_writer t(dir / "big.tar");
+      t.file("big", std::string(big_layer, 'x'));
+    }
+    img.layers.push_back(dir / "big.tar");
+  }
+  if (big_env) img.config["Env"] = {"BIG=" + std::string(big_env, 'y')};
+  write_docker_archive(dir / "demo.tar", {img}, format);
+  return img;
+}
+
 }  // namespace
 
 TEST_CASE("docker-archive: applies a saved image's layers, checked against its config", "[unit]") {
@@ -194,4 +215,82 @@ TEST_CASE("docker-archive: the image config fills the definition's run", "[unit]
   CHECK(def.run.env[0].first == "A");
   CHECK(def.run.env[0].second.value == "1");
   CHECK(def.warnings.empty());
+}
+
+TEST_CASE("docker-archive: the archive is opened once and each member read once", "[unit]") {
+  temp_dir dir;
+  write_demo_archive(dir.path());
+  const auto ref = parse_source_ref("docker-archive:demo.tar", dir.path(), "--from");
+  const auto cmd_of = [](source& s) { return s.config().value().cmd; };
+
+  // A small image: the pass that finds the manifest keeps the config and
+  // the layers, and nothing is read again.
+  for (auto format : {save_format::legacy, save_format::blobs}) {
+    INFO((format == save_format::legacy ? "legacy" : "blobs"));
+    write_demo_archive(dir.path(), 0, 0, format);
+    auto src = open_source(ref);
+    CHECK(src->reads().opens == 0);
+    CHECK(cmd_of(*src) == std::vector<std::string>{"/bin/sh"});
+    CHECK(src->reads().passes == 1);
+    check_layered_tree(src->read_tree());
+    check_layered_tree(src->read_tree());
+    CHECK(cmd_of(*src) == std::vector<std::string>{"/bin/sh"});
+    CHECK(src->reads().opens == 1);
+    CHECK(src->reads().passes == 1);
+  }
+
+  // A large layer takes a second pass, once, whichever is asked first.
+  write_demo_archive(dir.path(), 300 << 10);
+  auto large = open_source(ref);
+  CHECK(cmd_of(*large) == std::vector<std::string>{"/bin/sh"});
+  CHECK(large->reads().passes == 1);
+  CHECK(at(large->read_tree(), "/big"));
+  CHECK(at(large->read_tree(), "/big"));
+  CHECK(large->reads().passes == 2);
+  CHECK(large->reads().opens == 1);
+
+  // A config too large to keep: the config alone stops a pass at it; the
+  // tree alone takes it with the layers.
+  write_demo_archive(dir.path(), 300 << 10, 300 << 10);
+  auto config_first = open_source(ref);
+  CHECK(cmd_of(*config_first) == std::vector<std::string>{"/bin/sh"});
+  CHECK(config_first->reads().passes == 2);
+  CHECK(at(config_first->read_tree(), "/big"));
+  CHECK(config_first->reads().passes == 3);
+  auto tree_first = open_source(ref);
+  CHECK(at(tree_first->read_tree(), "/big"));
+  CHECK(cmd_of(*tree_first) == std::vector<std::string>{"/bin/sh"});
+  CHECK(tree_first->reads().passes == 2);
+  CHECK(tree_first->reads().opens == 1);
+
+  // The archive is not opened again by name: gone after the first pass, the
+  // tree still comes from what was opened.
+  auto opened = open_source(ref);
+  REQUIRE(opened->config());
+  fs::remove(dir / "demo.tar");
+  CHECK(at(opened->read_tree(), "/big"));
+  CHECK(opened->reads().opens == 1);
+}
+
+TEST_CASE("docker-archive: the definition keeps the source its config came from", "[unit]") {
+  temp_dir dir;
+  const saved_image img = write_demo_archive(dir.path());
+  write_file(dir / "element.json", R"({"name": "a", "from": "docker-archive:demo.tar"})");
+
+  definition def = load_definition(dir / "element.json");
+  REQUIRE(def.rootfs_source);
+  CHECK(def.run.command == std::vector<std::string>{"/bin/sh"});
+  source& from = open_rootfs_source(def);
+  CHECK(&from == def.rootfs_source.get());
+  CHECK(from.ref().text == "docker-archive:demo.tar");
+  check_layered_tree(from.read_tree());
+  CHECK(from.reads().opens == 1);
+  CHECK(from.reads().passes == 1);
+
+  // --from replaces "from" once, for the config and the tree alike.
+  write_docker_archive(dir / "other.tar", {img});
+  definition other =
+      load_definition(dir / "element.json", "docker-archive:" + (dir / "other.tar").native());
+  CHECK(open_rootfs_source(other).ref().path == dir / "other.tar");
+  CHECK(open_rootfs_source(other).reads().passes == 1);
 }

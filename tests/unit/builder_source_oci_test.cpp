@@ -453,3 +453,18 @@ TEST_CASE("a definition from an OCI image with a copy step makes a file that run
   CHECK(r.status == 0);
   CHECK(r.output == "from the image\nand from the definition\n");
 }
+
+TEST_CASE("oci: the index, manifest and config are read once for config and tree", "[unit]") {
+  temp_dir dir;
+  layout_writer l(dir / "img");
+  const std::string host = host_architecture();
+  l.top({layout_writer::named(l.image(host, {{"Cmd", {"/bin/sh"}}}), "v1")});
+  auto src = open_source(parse_source_ref("oci:img:v1", dir.path(), "--from"));
+  REQUIRE(src->config());
+  // index.json, the manifest, the config.
+  CHECK(src->reads().opens == 3);
+  CHECK(contents(at(src->read_tree(), "/arch")) == host);
+  CHECK(src->config()->cmd == std::vector<std::string>{"/bin/sh"});
+  // And the one layer, opened for each tree.
+  CHECK(src->reads().opens == 4);
+}
