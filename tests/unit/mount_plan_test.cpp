@@ -2,8 +2,13 @@
 // and what each carries, for the built-in runtime and the OCI writer alike.
 #include "mount_plan.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "payload_layout.hpp"
+#include "tree.hpp"
 
 using namespace elements;
 using namespace elements::runtime;
@@ -238,4 +243,26 @@ TEST_CASE("mount plan: the image's mount points are the table elements-pack adds
   }
   CHECK_FALSE(host_file_mount_points[0].directory);
   CHECK(out_mount_point.path == "/out");
+}
+
+TEST_CASE("mount plan: elements-pack adds each mount point of the table", "[unit]") {
+  using namespace elements::builder;
+  const made_attrs made{0, 0, 7};
+  const auto rootfs = make_dir(0755, made);
+  spec s;
+  s.args.push_back({});
+  s.args.back().kind = arg_kind::output;
+  CHECK(add_mount_points(rootfs, s, made).empty());
+  std::vector<mount_point> all(std::begin(system_mount_points), std::end(system_mount_points));
+  all.insert(all.end(), std::begin(host_file_mount_points), std::end(host_file_mount_points));
+  all.push_back(out_mount_point);
+  for (const auto& m : all) {
+    const std::string path(m.path);
+    INFO(path);
+    const auto at = locate(rootfs, path);
+    REQUIRE(at);
+    REQUIRE(at->entry);
+    CHECK(at->entry->is_dir() == m.directory);
+    CHECK((at->entry->mode & 07777) == m.mode);
+  }
 }
