@@ -3,6 +3,7 @@
 #include "default_icon.hpp"
 #include "elements/error.hpp"
 #include "elements/payload.hpp"
+#include "mount_plan.hpp"
 
 namespace elements::builder {
 namespace {
@@ -50,18 +51,23 @@ std::vector<std::string> add_mount_points(const node_ptr& rootfs, const spec& s,
   auto dir = [&](const std::string& path, mode_t mode) {
     ensure(rootfs, path, make_dir(mode, made), made, warnings);
   };
-  dir("/proc", 0555);
-  dir("/dev", 0755);
-  dir("/sys", 0555);
-  dir("/tmp", 01777);
+  auto add = [&](const runtime::mount_point& m) {
+    const std::string path(m.path);
+    if (m.directory)
+      dir(path, m.mode);
+    else
+      ensure(rootfs, path, make_file(m.mode, memory_file("", "an empty file"), made), made,
+             warnings);
+  };
+  for (const auto& m : runtime::system_mount_points) add(m);
+  // The host files' folder, as a plain image has it.
   dir("/etc", 0755);
-  for (const char* file : {"/etc/resolv.conf", "/etc/hosts"})
-    ensure(rootfs, file, make_file(0644, memory_file("", "an empty file"), made), made, warnings);
+  for (const auto& m : runtime::host_file_mount_points) add(m);
 
   // Bind targets are left to the runtime, which knows whether each source is
   // a file or a folder and makes what is missing in an overlay.
   for (const auto& a : s.args)
-    if (a.kind == arg_kind::output) dir("/out", 0755);
+    if (a.kind == arg_kind::output) add(runtime::out_mount_point);
   return warnings;
 }
 

@@ -17,6 +17,7 @@
 #include "elements/read_file.hpp"
 #include "elements/unique_fd.hpp"
 #include "init.hpp"
+#include "mount_plan.hpp"
 #include "output.hpp"
 #include "squash_extract.hpp"
 
@@ -108,51 +109,74 @@ struct text {
 };
 
 void oci_mount(text& t, std::string_view destination, std::string_view type,
-               std::string_view source, std::initializer_list<std::string_view> options) {
+               std::string_view source, const std::vector<std::string_view>& options) {
   t << (t.s.back() == '[' ? "\n    " : ",\n    ") << "{\"destination\": " << quoted{destination}
     << ", \"type\": " << quoted{type} << ", \"source\": " << quoted{source} << ", \"options\": ";
   t.list(options) << "}";
 }
 
-void oci_bind(text& t, const std::string& source, const std::string& target, bool read_only,
-              bool privileged, bool recursive = true) {
-  const char* how = recursive ? "rbind" : "bind";
-  const char* mode = read_only ? "ro" : "rw";
-  // The caller could not have setuid files or devices of its own.
-  if (privileged)
-    oci_mount(t, target, "bind", source, {how, mode});
-  else
-    oci_mount(t, target, "bind", source, {how, mode, "nosuid", "nodev"});
+// A mount_op's flags and data as OCI options, binds first naming how and
+// whether they are writable.
+std::vector<std::string_view> oci_options(const mount_op& op, bool bind) {
+  std::vector<std::string_view> o;
+  if (bind) o.push_back(op.recursive ? "rbind" : "bind");
+  const bool ro = op.read_only || (op.flags & MS_RDONLY);
+  if (bind && op.kind != mount_kind::sys_bind) o.push_back(ro ? "ro" : "rw");
+  if ((op.flags & MS_NOSUID) || (op.attrs & MOUNT_ATTR_NOSUID)) o.push_back("nosuid");
+  if ((op.flags & MS_NODEV) || (op.attrs & MOUNT_ATTR_NODEV)) o.push_back("nodev");
+  if ((op.flags & MS_NOEXEC) || (op.attrs & MOUNT_ATTR_NOEXEC)) o.push_back("noexec");
+  if (op.flags & MS_STRICTATIME) o.push_back("strictatime");
+  for (std::string_view rest = op.options; !rest.empty();) {
+    const auto comma = rest.find(',');
+    o.push_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  if (ro && (!bind || op.kind == mount_kind::sys_bind)) o.push_back("ro");
+  return o;
 }
 
-// The mounts of rootfs.cpp, in its order; runc and crun add the device
-// nodes of a minimal /dev (null zero full random urandom tty) themselves.
+// The built-in runtime's list of mounts: the root's own are the bundle's
+// "root", the device nodes and links of a minimal /dev runc and crun add
+// themselves, and the pivot is theirs.
 void mounts(text& t, const plan& p, const oci_caller& caller, const std::string& out) {
-  const bool privileged = caller.uid == 0;
+  mount_facts facts;
+  facts.privileged = caller.uid == 0;
+  facts.resolv_conf = caller.resolv_conf;
+  facts.hosts = caller.hosts;
   t << "[";
-  oci_mount(t, "/proc", "proc", "proc", {"nosuid", "nodev", "noexec"});
-  oci_mount(t, "/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=1m"});
-  // gid=5 (tty) exists only where the caller's groups are all mapped.
-  if (privileged)
-    oci_mount(t, "/dev/pts", "devpts", "devpts",
-              {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"});
-  else
-    oci_mount(t, "/dev/pts", "devpts", "devpts",
-              {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"});
-  oci_mount(t, "/dev/shm", "tmpfs", "shm", {"nosuid", "nodev", "mode=1777"});
-  oci_mount(t, "/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777"});
-  // A fresh sysfs shows the network namespace it is mounted in, and only
-  // its owner may mount one: the host's is bound unless the net is private.
-  if (p.network == network_mode::none)
-    oci_mount(t, "/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"});
-  else
-    oci_mount(t, "/sys", "bind", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"});
-  if (p.resolv_conf) {
-    if (caller.resolv_conf) oci_bind(t, "/etc/resolv.conf", "/etc/resolv.conf", true, true, false);
-    if (caller.hosts) oci_bind(t, "/etc/hosts", "/etc/hosts", true, true, false);
+  for (const mount_op& op : plan_mounts(p, facts)) {
+    switch (op.kind) {
+      case mount_kind::proc:
+      case mount_kind::dev_tmpfs:
+      case mount_kind::devpts:
+      case mount_kind::tmp:
+      case mount_kind::sysfs:
+        oci_mount(t, op.target, op.fstype, op.source, oci_options(op, false));
+        break;
+      case mount_kind::shm:
+        // The source runc's own default config gives it.
+        oci_mount(t, op.target, op.fstype, "shm", oci_options(op, false));
+        break;
+      case mount_kind::sys_bind:
+      case mount_kind::host_file:
+      case mount_kind::user_bind:
+        oci_mount(t, op.target, "bind", op.source, oci_options(op, true));
+        break;
+      case mount_kind::out:
+        oci_mount(t, op.target, "bind", out, oci_options(op, true));
+        break;
+      case mount_kind::bind_image:
+      case mount_kind::overlay_layers:
+      case mount_kind::overlay:
+      case mount_kind::make_target:
+      case mount_kind::remount_root_ro:
+      case mount_kind::protect_proc:
+      case mount_kind::dev_node:
+      case mount_kind::dev_symlink:
+      case mount_kind::pivot:
+        break;
+    }
   }
-  if (p.output) oci_bind(t, out, "/out", false, privileged);
-  for (const auto& b : p.binds) oci_bind(t, b.source, b.target, b.read_only, privileged);
   t << "\n  ]";
 }
 

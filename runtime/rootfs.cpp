@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "debug_log.hpp"
 #include "elements/error.hpp"
+#include "mount_plan.hpp"
 
 namespace elements::runtime {
 namespace {
@@ -100,81 +102,6 @@ void bind_fd(int source, int root, const std::string& target_path, bool read_onl
   attach_tree(tree.get(), root, target_path, read_only, extra_attrs, recursive);
 }
 
-// For a root caller the container's root is the host's: the kernel's knobs
-// under /proc (core_pattern, sysrq, ...) are read-only for it, as docker
-// and runc make them. In a user namespace the kernel already refuses them.
-void protect_proc() {
-  for (const char* name : {"sys", "sysrq-trigger", "irq", "bus", "fs"}) {
-    const std::string path = std::string(newroot_dir) + "/proc/" + name;
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) continue;  // not in this kernel
-    check(::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind", path);
-    check(::mount(nullptr, path.c_str(), nullptr,
-                  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr),
-          "make read-only", path);
-  }
-}
-
-void setup_dev(int root, bool privileged) {
-  {
-    unique_fd dev = system_mount_point(root, "/dev");
-    mount_at("tmpfs", dev.get(), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=1m", "/dev");
-  }
-  unique_fd dev =
-      open_in_root(root, "/dev", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
-  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
-    std::string host = std::string("/dev/") + node;
-    unique_fd src(::open(host.c_str(), O_PATH | O_CLOEXEC));
-    if (!src) {
-      if (errno == ENOENT || errno == ENXIO) continue;  // no /dev/tty on some hosts
-      throw_errno("open", host);
-    }
-    unique_fd dst(::openat(dev.get(), node, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666));
-    if (!dst) throw_errno("create", "/dev/" + std::string(node) + " in the container");
-    dst.reset();
-    bind_fd(src.get(), root, "/dev/" + std::string(node), false, 0, false);
-  }
-  check(::mkdirat(dev.get(), "pts", 0755), "create", "/dev/pts");
-  unique_fd pts = open_in_root(root, "/dev/pts", O_PATH | O_DIRECTORY);
-  // gid=5 (tty) exists only where the caller's groups are all mapped.
-  mount_at("devpts", pts.get(), "devpts", MS_NOSUID | MS_NOEXEC,
-           privileged ? "newinstance,ptmxmode=0666,mode=0620,gid=5"
-                      : "newinstance,ptmxmode=0666,mode=0620",
-           "/dev/pts");
-  check(::mkdirat(dev.get(), "shm", 01777), "create", "/dev/shm");
-  unique_fd shm = open_in_root(root, "/dev/shm", O_PATH | O_DIRECTORY);
-  mount_at("tmpfs", shm.get(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "/dev/shm");
-  for (auto [target, name] : {std::pair{"pts/ptmx", "ptmx"},
-                              {"/proc/self/fd", "fd"},
-                              {"/proc/self/fd/0", "stdin"},
-                              {"/proc/self/fd/1", "stdout"},
-                              {"/proc/self/fd/2", "stderr"},
-                              {"/proc/kcore", "core"}})
-    check(::symlinkat(target, dev.get(), name), "create", "/dev/" + std::string(name));
-}
-
-// Where the container's mounts go that may be missing from the image: the
-// binds, /out, and the resolv.conf/hosts files. A target is a folder unless
-// its source is a file.
-struct mount_target {
-  std::string path;
-  bool directory = true;
-};
-
-std::vector<mount_target> mount_targets(const rootfs_inputs& in) {
-  const plan& p = *in.p;
-  std::vector<mount_target> targets;
-  if (p.resolv_conf)
-    targets.push_back({"/etc/resolv.conf", false}), targets.push_back({"/etc/hosts", false});
-  if (p.output) targets.push_back({"/out", true});
-  for (std::size_t i = 0; i < p.binds.size(); ++i) {
-    struct stat st {};
-    bool dir = ::fstat(in.bind_sources.at(i).get(), &st) != 0 || S_ISDIR(st.st_mode);
-    targets.push_back({p.binds[i].target, dir});
-  }
-  return targets;
-}
-
 bool exists_in(int root, const std::string& path) {
   try {
     open_in_root(root, path, O_PATH);
@@ -240,100 +167,163 @@ namespace {
 
 }  // namespace
 
+// The executor of plan_mounts' list: one op at a time, each target opened
+// inside the new root (SECURITY.md, hostile images), never by its path.
+namespace {
+
+// What the executor holds from one op to the next: the new root and its
+// /dev, open, so that no later op looks their paths up again.
+struct mount_state {
+  unique_fd root, dev;
+};
+
+std::string name_in_dev(const std::string& target) {
+  return target.substr(target.rfind('/') + 1);
+}
+
+const char* data_of(const mount_op& op) {
+  return op.options.empty() ? nullptr : op.options.c_str();
+}
+
+void apply(const mount_op& op, rootfs_inputs& in, mount_state& st) {
+  const int root = st.root.get();
+  switch (op.kind) {
+    case mount_kind::bind_image:
+      check(::mount(op.source.c_str(), op.target.c_str(), nullptr, op.flags, nullptr), "bind",
+            op.source);
+      st.root.reset(
+          check(::open(op.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", op.target));
+      break;
+    case mount_kind::overlay_layers:
+      check(::mkdir(op.target.c_str(), op.mode), "create", op.target);
+      check(::mount(op.source.c_str(), op.target.c_str(), op.fstype.c_str(), op.flags, data_of(op)),
+            "mount", op.target);
+      break;
+    case mount_kind::overlay:
+      for (const char* sub : {"/upper", "/work"})
+        if (::mkdir((op.source + sub).c_str(), 0755) != 0 && errno != EEXIST)
+          throw_errno("create", op.source + sub);
+      if (::mount(op.fstype.c_str(), op.target.c_str(), op.fstype.c_str(), op.flags, data_of(op)) !=
+          0) {
+        int err = errno;
+        std::string why = op.read_only
+                              ? "cannot mount an overlay to create the missing mount points"
+                              : "cannot mount the writable overlay";
+        throw error(why + ": " + std::strerror(err) +
+                    " (hint: overlayfs in a user namespace needs Linux 5.11 or later; create the "
+                    "mount points in the image, or run as root)");
+      }
+      st.root.reset(
+          check(::open(op.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", op.target));
+      break;
+    case mount_kind::make_target:
+      create_target(root, {op.target, op.directory});
+      break;
+    case mount_kind::remount_root_ro:
+      set_attrs(root, op.attrs, false, op.target);
+      break;
+    case mount_kind::proc:
+    case mount_kind::dev_tmpfs:
+    case mount_kind::tmp:
+    case mount_kind::sysfs: {
+      unique_fd at = system_mount_point(root, op.target);
+      mount_at(op.source.c_str(), at.get(), op.fstype.c_str(), op.flags, data_of(op), op.target);
+      if (op.kind == mount_kind::dev_tmpfs)
+        st.dev = open_in_root(root, op.target, O_PATH | O_DIRECTORY,
+                              RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+      break;
+    }
+    case mount_kind::protect_proc: {
+      // Before the pivot, through the /proc just mounted in the new root.
+      const std::string path = newroot_dir + op.target;
+      struct stat sb {};
+      if (::lstat(path.c_str(), &sb) != 0) break;  // not in this kernel
+      check(::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind", path);
+      check(::mount(nullptr, path.c_str(), nullptr, op.flags, nullptr), "make read-only", path);
+      break;
+    }
+    case mount_kind::dev_node: {
+      unique_fd src(::open(op.source.c_str(), O_PATH | O_CLOEXEC));
+      if (!src) {
+        if (errno == ENOENT || errno == ENXIO) break;  // no /dev/tty on some hosts
+        throw_errno("open", op.source);
+      }
+      unique_fd dst(::openat(st.dev.get(), name_in_dev(op.target).c_str(),
+                             O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666));
+      if (!dst) throw_errno("create", op.target + " in the container");
+      dst.reset();
+      bind_fd(src.get(), root, op.target, op.read_only, op.attrs, op.recursive);
+      break;
+    }
+    case mount_kind::devpts:
+    case mount_kind::shm: {
+      check(::mkdirat(st.dev.get(), name_in_dev(op.target).c_str(), op.mode), "create", op.target);
+      unique_fd at = open_in_root(root, op.target, O_PATH | O_DIRECTORY);
+      mount_at(op.source.c_str(), at.get(), op.fstype.c_str(), op.flags, data_of(op), op.target);
+      break;
+    }
+    case mount_kind::dev_symlink:
+      check(::symlinkat(op.source.c_str(), st.dev.get(), name_in_dev(op.target).c_str()), "create",
+            op.target);
+      break;
+    case mount_kind::sys_bind:
+    case mount_kind::out: {
+      // /sys is a system mount point whichever filesystem it gets.
+      unique_fd checked;
+      if (op.kind == mount_kind::sys_bind) checked = system_mount_point(root, op.target);
+      unique_fd src(
+          check(::open(op.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", op.source));
+      bind_fd(src.get(), root, op.target, op.read_only, op.attrs, op.recursive);
+      break;
+    }
+    case mount_kind::host_file:
+      attach_tree((op.index == 0 ? in.resolv_conf : in.hosts).get(), root, op.target, op.read_only,
+                  op.attrs, op.recursive);
+      break;
+    case mount_kind::user_bind:
+      attach_tree(in.bind_sources.at(op.index).get(), root, op.target, op.read_only, op.attrs,
+                  op.recursive);
+      break;
+    case mount_kind::pivot:
+      // pivot_root(".", ".") stacks the old root under the new one; detaching
+      // it leaves only the container's tree visible.
+      check(::fchdir(root), "enter", op.target);
+      check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root to", op.target);
+      check(::umount2(".", MNT_DETACH), "detach", "the host's root");
+      check(::chdir("/"), "enter", "/");
+      break;
+  }
+}
+
+}  // namespace
+
 void setup_rootfs(rootfs_inputs& in) {
   const plan& p = *in.p;
   check(::mkdir(newroot_dir, 0755), "create", newroot_dir);
-  const std::string lower = std::string(payload_dir) + "/rootfs";
 
-  // Mount points missing from the image are made in an overlay's upper layer;
-  // with "writable": "none" the overlay is then made read-only.
-  const std::vector<mount_target> targets = mount_targets(in);
-  bool missing = false;
+  mount_facts facts;
+  facts.privileged = in.privileged;
+  for (const auto& source : in.bind_sources) {
+    struct stat sb {};
+    facts.bind_is_dir.push_back(::fstat(source.get(), &sb) != 0 || S_ISDIR(sb.st_mode));
+  }
+  facts.resolv_conf = static_cast<bool>(in.resolv_conf);
+  facts.hosts = static_cast<bool>(in.hosts);
+  // Whether the image has every mount point decides between a bind and an
+  // overlay: only the mounted payload can tell.
   if (p.writable == writable_mode::none) {
+    const std::string lower = std::string(payload_dir) + "/rootfs";
     unique_fd image(::open(lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!image) payload_unreadable(lower);
-    for (const auto& t : targets) missing = missing || !exists_in(image.get(), t.path);
+    for (const auto& t : mount_targets(p, facts.bind_is_dir))
+      facts.targets_missing = facts.targets_missing || !exists_in(image.get(), t.path);
   }
 
-  // The caller could not have setuid files or devices of its own, so the
-  // image cannot give them either.
-  const std::uint64_t unpriv = in.privileged ? 0 : MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-  if (p.writable == writable_mode::none && !missing) {
-    check(::mount(lower.c_str(), newroot_dir, nullptr, MS_BIND | MS_REC, nullptr), "bind", lower);
-  } else {
-    // The image stays the lower layer; writes land in a tmpfs gone at exit,
-    // or in the layers kept per instance.
-    std::string layers = persist_dir;
-    if (p.writable != writable_mode::persist) {
-      layers = std::string(base_dir) + "/overlay";
-      check(::mkdir(layers.c_str(), 0755), "create", layers);
-      check(::mount("tmpfs", layers.c_str(), "tmpfs", 0, "mode=0755"), "mount", layers);
-    }
-    for (const char* sub : {"/upper", "/work"})
-      if (::mkdir((layers + sub).c_str(), 0755) != 0 && errno != EEXIST)
-        throw_errno("create", layers + sub);
-    std::string opts =
-        "lowerdir=" + lower + ",upperdir=" + layers + "/upper,workdir=" + layers + "/work";
-    if (::mount("overlay", newroot_dir, "overlay", in.privileged ? 0 : MS_NOSUID | MS_NODEV,
-                opts.c_str()) != 0) {
-      int err = errno;
-      std::string why = p.writable == writable_mode::none
-                            ? "cannot mount an overlay to create the missing mount points"
-                            : "cannot mount the writable overlay";
-      throw error(why + ": " + std::strerror(err) +
-                  " (hint: overlayfs in a user namespace needs Linux 5.11 or later; create the "
-                  "mount points in the image, or run as root)");
-    }
-  }
-  unique_fd root(check(::open(newroot_dir, O_PATH | O_DIRECTORY | O_CLOEXEC), "open", newroot_dir));
-  if (missing || p.writable != writable_mode::none)
-    for (const auto& t : targets) create_target(root.get(), t);
-  if (p.writable == writable_mode::none)
-    set_attrs(root.get(), MOUNT_ATTR_RDONLY | unpriv, false, "/");
-
-  {
-    unique_fd proc = system_mount_point(root.get(), "/proc");
-    mount_at("proc", proc.get(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, "/proc");
-  }
-  if (in.privileged) protect_proc();
-  setup_dev(root.get(), in.privileged);
-  {
-    unique_fd tmp = system_mount_point(root.get(), "/tmp");
-    mount_at("tmpfs", tmp.get(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "/tmp");
-  }
-  {
-    // A fresh sysfs shows the network namespace it is mounted in, and may only
-    // be mounted by its owner: with "network": "none" that is the container.
-    unique_fd sys = system_mount_point(root.get(), "/sys");
-    const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    if (p.network == network_mode::none) {
-      mount_at("sysfs", sys.get(), "sysfs", ro, nullptr, "/sys");
-    } else {
-      unique_fd host_sys(check(::open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC), "open", "/sys"));
-      bind_fd(host_sys.get(), root.get(), "/sys", true,
-              MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-    }
-  }
-  if (p.resolv_conf) {
-    if (in.resolv_conf)
-      attach_tree(in.resolv_conf.get(), root.get(), "/etc/resolv.conf", true, 0, false);
-    if (in.hosts) attach_tree(in.hosts.get(), root.get(), "/etc/hosts", true, 0, false);
-  }
-  if (p.output) {
-    unique_fd out(check(::open(out_dir, O_PATH | O_DIRECTORY | O_CLOEXEC), "open", out_dir));
-    bind_fd(out.get(), root.get(), "/out", false, unpriv);
-  }
-  for (std::size_t i = 0; i < p.binds.size(); ++i) {
-    const auto& b = p.binds[i];
-    attach_tree(in.bind_sources.at(i).get(), root.get(), b.target, b.read_only, unpriv);
-  }
-
-  // pivot_root(".", ".") stacks the old root under the new one; detaching it
-  // leaves only the container's tree visible.
-  check(::fchdir(root.get()), "enter", newroot_dir);
-  check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root to", newroot_dir);
-  check(::umount2(".", MNT_DETACH), "detach", "the host's root");
-  check(::chdir("/"), "enter", "/");
+  const std::vector<mount_op> ops = plan_mounts(p, facts);
+  if (debug::enabled())
+    for (const auto& op : ops) debug::step("mount: " + describe(op));
+  mount_state st;
+  for (const auto& op : ops) apply(op, in, st);
 }
 
 }  // namespace elements::runtime

@@ -6,19 +6,10 @@
 #include <vector>
 
 #include "elements/unique_fd.hpp"
+#include "mount_plan.hpp"
 #include "plan.hpp"
 
 namespace elements::runtime {
-
-// Where the host side puts things inside its private mount namespace: a
-// tmpfs over /tmp (as bubblewrap does), holding the payload and the new root.
-inline constexpr const char* base_dir = "/tmp";
-inline constexpr const char* payload_dir = "/tmp/payload";
-inline constexpr const char* newroot_dir = "/tmp/root";
-// Host directories bound in by the host side: the staging folder of /out and
-// the overlay layers kept per instance for "writable": "persist".
-inline constexpr const char* out_dir = "/tmp/out";
-inline constexpr const char* persist_dir = "/tmp/persist";
 
 struct rootfs_inputs {
   const plan* p = nullptr;
@@ -32,7 +23,9 @@ struct rootfs_inputs {
 // leaves the host side's mount namespace.
 void detach_host_sources(rootfs_inputs& in);
 
-// Builds the root under newroot_dir, pivots onto it and detaches the old root.
+// Builds the root under newroot_dir, pivots onto it and detaches the old root:
+// the list of plan_mounts, made once the payload is mounted and applied in
+// its order (printed first with --elements-debug).
 void setup_rootfs(rootfs_inputs& in);
 
 }  // namespace elements::runtime

@@ -123,3 +123,29 @@ TEST_CASE("network none, writable, resolvConf and /out shape the config", "[unit
   CHECK(order == std::vector<std::string>{"/proc", "/dev", "/dev/pts", "/dev/shm", "/tmp", "/sys",
                                           "/etc/resolv.conf", "/out", "/srv", "/data"});
 }
+
+TEST_CASE("each mount's options are the built-in runtime's flags and data", "[unit]") {
+  plan p = sample_plan();
+  p.resolv_conf = true;
+  p.output = "/home/u/result";
+  const json c = config(p, {1000, 1000, false, ~0ull, true, true}, "rootfs", "/stage");
+  CHECK(find_mount(c, "/proc")["options"] == json({"nosuid", "nodev", "noexec"}));
+  CHECK(find_mount(c, "/dev")["options"] == json({"nosuid", "strictatime", "mode=755", "size=1m"}));
+  CHECK(find_mount(c, "/dev/shm") == json({{"destination", "/dev/shm"},
+                                           {"type", "tmpfs"},
+                                           {"source", "shm"},
+                                           {"options", {"nosuid", "nodev", "mode=1777"}}}));
+  CHECK(find_mount(c, "/sys") == json({{"destination", "/sys"},
+                                       {"type", "bind"},
+                                       {"source", "/sys"},
+                                       {"options", {"rbind", "nosuid", "nodev", "noexec", "ro"}}}));
+  // The host's own files: one file each, read-only, as root gives them.
+  CHECK(find_mount(c, "/etc/hosts")["options"] == json({"bind", "ro"}));
+  CHECK(find_mount(c, "/out")["options"] == json({"rbind", "rw", "nosuid", "nodev"}));
+  CHECK(find_mount(c, "/srv")["options"] == json({"rbind", "ro", "nosuid", "nodev"}));
+  // No mount of the root itself, of /dev's nodes or of the pivot: runc's own.
+  CHECK(find_mount(c, "/dev/null").is_null());
+  CHECK(find_mount(c, "/dev/ptmx").is_null());
+  CHECK(find_mount(c, "/tmp/root").is_null());
+  CHECK(find_mount(c, "/").is_null());
+}
