@@ -354,28 +354,29 @@ int run_container(const run_request& req) {
   const plan& p = *req.p;
   // Claimed first: a duplicate ID is refused before anything is set up.
   instance_claim instance(p.id, req.folders.runtime);
-  payload_route route = choose_route(req);
+  payload_route route = choose_route(req);  // the mount path, decided once as data
 
   // Signals wait in a queue from here on: the FUSE threads and the container
   // inherit the mask, and the main thread takes them with sigwaitinfo.
   const sigset_t signals = forwarded_signals();
   check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");
 
-  enter_namespaces(req);
-  rootfs_inputs in = open_host_inputs(req);
-  host_tree host = open_host_tree(req, route);
+  enter_namespaces(req);                        // every mount from here on is the run's own
+  rootfs_inputs in = open_host_inputs(req);     // binds, resolv.conf: before /tmp is covered
+  host_tree host = open_host_tree(req, route);  // trees that may lie under /tmp, likewise
   std::unique_ptr<output_stage> output;
   if (p.output) output = std::make_unique<output_stage>(*p.output, p.id);
   unique_fd persist;
   if (p.writable == writable_mode::persist) persist = open_persist_dir(req.folders, p.id);
-  stage_host_folders(output.get(), persist);
+  stage_host_folders(output.get(), persist);  // the set-up's tmpfs, with /out and the layers
+  // FUSE threads start here, before a PID namespace forbids new ones.
   std::unique_ptr<mounted_payload> payload = stage_payload(req, route, host);
 
-  const started_container c = start_container(req, in, instance);
+  const started_container c = start_container(req, in, instance);  // PID 1 of its namespace
   const int status = wait_for_container(c.child, signals, instance);
   debug::step("container exited with " + std::to_string(status));
   payload.reset();
-  throw_reported_error(c.report_read);
+  throw_reported_error(c.report_read);  // why the container side could not start, if so
   if (output) output->deliver();
   return status;
 }
