@@ -15,6 +15,7 @@
 #include "digest.hpp"
 #include "elements/error.hpp"
 #include "elements/private_dir.hpp"
+#include "host_context.hpp"
 
 namespace elements::builder {
 namespace {
@@ -93,11 +94,10 @@ constexpr const char* cache_hint = "set XDG_CACHE_HOME to a folder of your own, 
 }  // namespace
 
 std::optional<fs::path> step_cache_dir() {
-  const char* cache = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  if (cache && *cache == '/') return fs::path(cache);
-  if (home && *home == '/') return fs::path(home) / ".cache";
-  return std::nullopt;
+  // The runtime's own rule, so the step cache sits beside its extract cache.
+  const std::string cache = runtime::folders_of(runtime::read_host(nullptr)).cache;
+  if (cache.empty()) return std::nullopt;
+  return fs::path(cache);
 }
 
 std::string tree_digest(const node_ptr& root) {

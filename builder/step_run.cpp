@@ -23,8 +23,8 @@
 #include "elements/private_dir.hpp"
 #include "elements/read_file.hpp"
 #include "overlay_diff.hpp"
+#include "remove_tree.hpp"
 #include "spool.hpp"
-#include "squash_extract.hpp"
 #include "squashfs_writer.hpp"
 
 namespace elements::builder {
@@ -131,6 +131,7 @@ struct child_setup {
   const build_step* step = nullptr;
   const step_run_options* options = nullptr;
   const id_mapping* ids = nullptr;
+  const runtime::host_context* host = nullptr;  // the build's, read once per step
   fs::path work;
   int work_fd = -1;
   int diff_fd = -1;
@@ -162,55 +163,69 @@ void enter_step_user_namespace(const child_setup& c) {
   write_proc("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1\n");
 }
 
+// The step's state in the work folder, removed with it: the overlay's
+// layers, any extracted payload, and the step's instance name too (the
+// caller's own registry may be shared with runs as real root, whose folders
+// are not this namespace's root's).
+constexpr const char* data_folder = "data";
+constexpr const char* cache_folder = "cache";
+
+runtime::host_folders step_folders(const child_setup& c) {
+  runtime::host_folders f = runtime::folders_of(*c.host);
+  const std::string work = c.work.native();
+  f.data = work + "/" + data_folder;
+  f.cache = work + "/" + cache_folder;
+  f.runtime = work + "/run";
+  if (::mkdir(f.runtime.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create", f.runtime);
+  return f;
+}
+
+runtime::plan step_plan(const child_setup& c) {
+  runtime::plan p;
+  p.name = step_name;
+  p.instance = "s" + std::to_string(::getpid());
+  p.id = p.name + "." + p.instance;
+  p.argv = c.step->run->argv;
+  p.env = c.options->env;
+  p.hostname = "elements-pack";
+  p.network = network_mode::host;
+  p.resolv_conf = true;
+  p.writable = writable_mode::persist;  // the upper layer is the step's result
+  return p;
+}
+
 [[noreturn]] void step_child(const child_setup& c) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   child_report report;
   try {
     const bool in_user_namespace = ::geteuid() != 0;
     if (in_user_namespace) enter_step_user_namespace(c);
-    // The overlay's layers and any extracted payload stay in the work folder.
-    const std::string work = c.work.native();
-    ::setenv("XDG_DATA_HOME", (work + "/data").c_str(), 1);
-    ::setenv("XDG_CACHE_HOME", (work + "/cache").c_str(), 1);
-    // The step's instance name too: the caller's own registry may be shared
-    // with runs as real root, whose folders are not this namespace's root's.
-    const std::string run = work + "/run";
-    if (::mkdir(run.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create", run);
-    ::setenv("XDG_RUNTIME_DIR", run.c_str(), 1);
-    const std::string payload = work + "/payload.sqfs";
+    runtime::run_request req;
+    req.folders = step_folders(c);
+    const std::string payload = c.work.native() + "/payload.sqfs";
     runtime::payload_file file{
         unique_fd(check(::open(payload.c_str(), O_RDONLY | O_CLOEXEC), "open", payload)), payload,
         0};
-
-    runtime::plan p;
-    p.name = step_name;
-    p.instance = "s" + std::to_string(::getpid());
-    p.id = p.name + "." + p.instance;
-    p.argv = c.step->run->argv;
-    p.env = c.options->env;
-    p.hostname = "elements-pack";
-    p.network = network_mode::host;
-    p.resolv_conf = true;
-    p.writable = writable_mode::persist;  // the upper layer is the step's result
-
-    runtime::run_request req;
+    const runtime::plan p = step_plan(c);
     req.file = &file;
     req.p = &p;
     req.program = "elements-pack";
+    req.mount = runtime::parse_mount_request(runtime::host_env(*c.host, "ELEMENTS_MOUNT"));
+    req.privileged = !in_user_namespace && c.host->privileged;
     req.in_user_namespace = in_user_namespace;
     report.status = runtime::run_container(req);
     // By now a tmpfs may cover the work folder's path: reach it by its fd.
-    const std::string layers =
-        "/proc/self/fd/" + std::to_string(c.work_fd) + "/data/elements/" + p.id;
-    if (report.status == 0) write_overlay_diff(layers + "/upper", c.diff_fd);
+    const std::string upper = "/proc/self/fd/" + std::to_string(c.work_fd) + "/" + data_folder +
+                              "/" + runtime::persist_upper_path(p.id);
+    if (report.status == 0) write_overlay_diff(upper, c.diff_fd);
     // Files the step gave to subordinate ids may be the namespace's alone to remove.
-    runtime::remove_tree(c.work_fd, "data");
-    runtime::remove_tree(c.work_fd, "cache");
+    runtime::remove_tree(c.work_fd, data_folder);
+    runtime::remove_tree(c.work_fd, cache_folder);
     send(c.report_fd, report, "");
     _exit(0);
   } catch (const std::exception& e) {
-    runtime::remove_tree(c.work_fd, "data");
-    runtime::remove_tree(c.work_fd, "cache");
+    runtime::remove_tree(c.work_fd, data_folder);
+    runtime::remove_tree(c.work_fd, cache_folder);
     send(c.report_fd, report, e.what());
     _exit(1);
   }
@@ -271,6 +286,90 @@ void stream_output(int fd, const step_run_options& options, pid_t child) {
     }
   }
   if (!pending.empty() && options.out) options.out(options.prefix + pending + "\n");
+}
+
+// The pipes between the build and the step's process.
+struct step_pipes {
+  unique_fd out_read, out_write;            // the command's output
+  unique_fd report_read, report_write;      // child_report and its message
+  unique_fd unshared_read, unshared_write;  // the child made its user namespace
+  unique_fd mapped_read, mapped_write;      // newuidmap/newgidmap ran
+
+  step_pipes() {
+    for (auto [read, write] : {std::pair{&out_read, &out_write},
+                               {&report_read, &report_write},
+                               {&unshared_read, &unshared_write},
+                               {&mapped_read, &mapped_write}}) {
+      int fds[2];
+      check(::pipe2(fds, O_CLOEXEC), "create", "a pipe");
+      read->reset(fds[0]);
+      write->reset(fds[1]);
+    }
+  }
+  // Once the child has its copies.
+  void close_child_ends() {
+    out_write.reset();
+    report_write.reset();
+    unshared_write.reset();
+    mapped_read.reset();
+  }
+};
+
+// The step's process, with its output going to the parent, which prefixes
+// each line.
+pid_t start_step(const child_setup& c, const step_pipes& pipes) {
+  std::fflush(nullptr);
+  const pid_t child = check(::fork(), "start", "the build step");
+  if (child == 0) {
+    unique_fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    ::dup2(null.get(), 0);
+    ::dup2(pipes.out_write.get(), 1);
+    ::dup2(pipes.out_write.get(), 2);
+    step_child(c);
+  }
+  return child;
+}
+
+// With subordinate ids: maps them once the child has unshared, and lets it go on.
+void map_ids_when_asked(pid_t child, const id_mapping& ids, step_pipes& pipes,
+                        const step_run_options& options) {
+  char b = 0;
+  if (::read(pipes.unshared_read.get(), &b, 1) == 1) {
+    try {
+      map_subordinate_ids(child, ids);
+      (void)!::write(pipes.mapped_write.get(), "g", 1);
+    } catch (const error& e) {
+      options.out ? options.out(options.prefix + e.what() + "\n") : void();
+    }
+  }
+  pipes.mapped_write.reset();
+}
+
+int wait_step(pid_t child) {
+  int ws = 0;
+  while (::waitpid(child, &ws, 0) < 0 && errno == EINTR) {
+  }
+  return ws;
+}
+
+// The child's report: throws naming the step unless the command succeeded.
+void check_step_report(int report_fd, int ws, const step_run_options& options) {
+  child_report r;
+  std::string message;
+  if (::read(report_fd, &r, sizeof r) == sizeof r) {
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(report_fd, buf, sizeof buf)) > 0)
+      message.append(buf, static_cast<std::size_t>(n));
+  } else {
+    message = "the step's process ended without a report (" +
+              std::string(WIFSIGNALED(ws) ? ::strsignal(WTERMSIG(ws)) : "no status") + ")";
+  }
+  const std::string& which = options.what;
+  if (!message.empty()) throw error(which + ": " + message, exit_build_failed);
+  if (r.status != 0)
+    throw error(which + " failed: the command exited with status " + std::to_string(r.status),
+                exit_build_failed);
 }
 
 }  // namespace
@@ -343,83 +442,35 @@ unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
                           work.path.native()));
   unique_fd diff = temporary_file();
   const id_mapping ids = caller_id_mapping();
-
-  int out[2], report[2], unshared[2], mapped[2];
-  check(::pipe2(out, O_CLOEXEC), "create", "a pipe");
-  unique_fd out_read(out[0]), out_write(out[1]);
-  check(::pipe2(report, O_CLOEXEC), "create", "a pipe");
-  unique_fd report_read(report[0]), report_write(report[1]);
-  check(::pipe2(unshared, O_CLOEXEC), "create", "a pipe");
-  unique_fd unshared_read(unshared[0]), unshared_write(unshared[1]);
-  check(::pipe2(mapped, O_CLOEXEC), "create", "a pipe");
-  unique_fd mapped_read(mapped[0]), mapped_write(mapped[1]);
+  const runtime::host_context host = runtime::read_host("elements-pack");
+  step_pipes pipes;
 
   child_setup c;
   c.step = &step;
   c.options = &options;
   c.ids = &ids;
+  c.host = &host;
   c.work = work.path;
   c.work_fd = work_fd.get();
   c.diff_fd = diff.get();
-  c.report_fd = report_write.get();
-  c.mapped_read = mapped_read.get();
-  c.unshared_write = unshared_write.get();
+  c.report_fd = pipes.report_write.get();
+  c.mapped_read = pipes.mapped_read.get();
+  c.unshared_write = pipes.unshared_write.get();
 
-  std::fflush(nullptr);
-  const pid_t child = check(::fork(), "start", "the build step");
-  if (child == 0) {
-    // The command's output goes to the parent, which prefixes each line.
-    unique_fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    ::dup2(null.get(), 0);
-    ::dup2(out_write.get(), 1);
-    ::dup2(out_write.get(), 2);
-    step_child(c);
-  }
+  const pid_t child = start_step(c, pipes);
   scope_exit reap([&] {
     ::kill(child, SIGKILL);
     while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
     }
   });
-  out_write.reset();
-  report_write.reset();
-  unshared_write.reset();
-  mapped_read.reset();
-
-  if (ids.uids) {
-    char b = 0;
-    if (::read(unshared_read.get(), &b, 1) == 1) {
-      try {
-        map_subordinate_ids(child, ids);
-        (void)!::write(mapped_write.get(), "g", 1);
-      } catch (const error& e) {
-        options.out ? options.out(options.prefix + e.what() + "\n") : void();
-      }
-    }
-    mapped_write.reset();
-  }
-  stream_output(out_read.get(), options, child);
-  int ws = 0;
-  while (::waitpid(child, &ws, 0) < 0 && errno == EINTR) {
-  }
+  pipes.close_child_ends();
+  if (ids.uids) map_ids_when_asked(child, ids, pipes, options);
+  stream_output(pipes.out_read.get(), options, child);
+  const int ws = wait_step(child);
   reap.dismiss();
   interrupted = pending_signal;
 
-  child_report r;
-  std::string message;
-  if (::read(report_read.get(), &r, sizeof r) == sizeof r) {
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(report_read.get(), buf, sizeof buf)) > 0)
-      message.append(buf, static_cast<std::size_t>(n));
-  } else {
-    message = "the step's process ended without a report (" +
-              std::string(WIFSIGNALED(ws) ? ::strsignal(WTERMSIG(ws)) : "no status") + ")";
-  }
-  const std::string& which = options.what;
-  if (!message.empty()) throw error(which + ": " + message, exit_build_failed);
-  if (r.status != 0)
-    throw error(which + " failed: the command exited with status " + std::to_string(r.status),
-                exit_build_failed);
+  check_step_report(pipes.report_read.get(), ws, options);
   check(::lseek(diff.get(), 0, SEEK_SET), "rewind", "the step's changes");
   return diff;
 }

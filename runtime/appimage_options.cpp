@@ -46,13 +46,8 @@ void require_payload(const self_image& self) {
         " (hint: this is the bare runtime or an extracted AppRun; pack a file with elements-pack)");
 }
 
-std::string temp_dir(const std::string& prefix) {
-  const char* tmp = std::getenv("TMPDIR");
-  return make_temp_dir(tmp && *tmp == '/' ? tmp : "/tmp", prefix);
-}
-
 // --appimage-mount: a mount the caller can use from outside, kept until a signal.
-int appimage_mount(const self_image& self) {
+int appimage_mount(const self_image& self, const host_folders& folders) {
   require_payload(self);
   sigset_t set;
   sigemptyset(&set);
@@ -62,9 +57,9 @@ int appimage_mount(const self_image& self) {
   std::unique_ptr<mounted_payload> mounted;
   std::string dir;
   if (::geteuid() == 0) {
-    dir = temp_dir(".mount_");
+    dir = make_temp_dir(folders.temp, ".mount_");
     mounted = mount_kernel(self.file, dir);
-  } else if (auto pending = fusermount_prepare(self.file)) {
+  } else if (auto pending = fusermount_prepare(self.file, folders)) {
     mounted = fusermount_serve(std::move(pending));
   } else {
     throw error(
@@ -81,20 +76,27 @@ int appimage_mount(const self_image& self) {
 
 }  // namespace
 
-std::string extract_for_run(const self_image& self) {
+extracted_tree::~extracted_tree() {
+  if (parent_) remove_tree(parent_.get(), path_.substr(path_.rfind('/') + 1).c_str());
+}
+
+extracted_tree::extracted_tree(const self_image& self, const host_folders& folders) {
   require_payload(self);
-  std::string dir = temp_dir("appimage_extracted_");
+  std::string dir = make_temp_dir(folders.temp, "appimage_extracted_");
   try {
     extract_to(self.file, dir, "", false);
   } catch (...) {
     remove_tree(AT_FDCWD, dir.c_str());
     throw;
   }
-  return dir;
+  path_ = dir;
+  parent_.reset(::open(path_.substr(0, std::max<std::size_t>(path_.rfind('/'), 1)).c_str(),
+                       O_PATH | O_DIRECTORY | O_CLOEXEC));
 }
 
 std::optional<int> handle_appimage_option(const self_image& self,
-                                          const std::vector<std::string>& args) {
+                                          const std::vector<std::string>& args,
+                                          const host_folders& folders) {
   if (args.empty()) return std::nullopt;
   const std::string& a = args[0];
   if (a == "--elements-verify") return verify_signature(self);
@@ -116,7 +118,7 @@ std::optional<int> handle_appimage_option(const self_image& self,
     require_payload(self);
     extract_to(self.file, "squashfs-root", args.size() > 1 ? args[1] : "", true);
   } else if (a == "--appimage-mount") {
-    return appimage_mount(self);
+    return appimage_mount(self, folders);
   } else if (a == "--appimage-extract-and-run") {
     return std::nullopt;
   } else {

@@ -45,13 +45,6 @@ std::string random_chars(std::size_t n) {
   return out;
 }
 
-std::optional<std::string> host_env(const host_context& host, std::string_view name) {
-  for (const auto& e : host.environ)
-    if (e.size() > name.size() && e[name.size()] == '=' && e.compare(0, name.size(), name) == 0)
-      return e.substr(name.size() + 1);
-  return std::nullopt;
-}
-
 bool is_int(std::string_view s) {
   std::size_t i = (!s.empty() && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
   return i < s.size() && std::all_of(s.begin() + static_cast<long>(i), s.end(),
@@ -257,7 +250,6 @@ class env_list {
 // Reserved words found before "--" (DESIGN.md section 3), and what remains.
 struct reserved_words {
   action what = action::run;
-  bool debug = false;
   bool shell = false;
   std::string exec_id;
   std::vector<std::string> exec_argv;
@@ -279,7 +271,7 @@ reserved_words scan_reserved(const std::vector<std::string>& args) {
     } else if (a == "--elements-spec") {
       if (r.what != action::help) r.what = action::spec;
     } else if (a == "--elements-debug") {
-      r.debug = true;
+      // Taken here so it is no spec option; debug_requested decides.
     } else if (a == "--elements-shell") {
       r.shell = true;
     } else if (a == "--elements-oci-bundle" || a.rfind("--elements-oci-bundle=", 0) == 0) {
@@ -485,12 +477,16 @@ void check_host_path(const std::string& path, const std::string& who) {
     throw usage_error(who + ": \"" + path + "\" is not readable by you (check its permissions)");
 }
 
+bool debug_requested(const std::vector<std::string>& args, const host_context& host) {
+  const auto options_end = std::find(args.begin(), args.end(), "--");  // the command's words follow
+  return debug_env(host) || std::find(args.begin(), options_end, "--elements-debug") != options_end;
+}
+
 invocation parse_command_line(const spec& s, const std::vector<std::string>& args,
                               const host_context& host) {
   reserved_words r = scan_reserved(args);
   invocation inv;
-  auto debug_env = host_env(host, "ELEMENTS_DEBUG");
-  inv.debug = r.debug || (debug_env && !debug_env->empty() && *debug_env != "0");
+  inv.debug = debug_requested(args, host);
   inv.what = r.what;
   inv.run.name = s.name;
   if (r.what == action::help || r.what == action::spec) return inv;

@@ -6,18 +6,10 @@
 #include <vector>
 
 #include "elements/spec.hpp"
+#include "host_context.hpp"
 #include "plan.hpp"
 
 namespace elements::runtime {
-
-// What the host gives a run: read once in main, passed in so parsing stays pure.
-struct host_context {
-  std::vector<std::string> environ;  // "NAME=value"
-  std::string cwd;                   // for relative paths
-  std::string argv0;                 // how the file was called (ELEMENTS_ARGV0)
-  unsigned uid = 0;
-  unsigned gid = 0;
-};
 
 enum class action {
   run,         // start the container with the plan
@@ -41,6 +33,10 @@ struct invocation {
 // The only syscalls are getrandom(2) and check_host_path() on bind sources.
 invocation parse_command_line(const spec& s, const std::vector<std::string>& args,
                               const host_context& host);
+
+// --elements-debug before "--", or ELEMENTS_DEBUG: asked before the spec is
+// read, so that its first steps are timed too.
+bool debug_requested(const std::vector<std::string>& args, const host_context& host);
 
 // --help, generated from the spec: description, usage, each arg with its
 // type, default and help, then the reserved options. `argv0` names the file

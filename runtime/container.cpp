@@ -28,6 +28,7 @@
 #include "output.hpp"
 #include "rootfs.hpp"
 #include "squash_extract.hpp"
+#include "squash_mount.hpp"
 
 namespace elements::runtime {
 namespace {
@@ -122,56 +123,39 @@ void loopback_up() {
   }
 }
 
-enum class mount_choice { automatic, kernel, fuse, extract };
-
-mount_choice forced_mount() {
-  const char* v = std::getenv("ELEMENTS_MOUNT");
-  if (!v || !*v) return mount_choice::automatic;
-  std::string s = v;
-  if (s == "kernel") return mount_choice::kernel;
-  if (s == "fuse") return mount_choice::fuse;
-  if (s == "extract") return mount_choice::extract;
-  throw error("ELEMENTS_MOUNT=" + s +
-              " is not a mount method (hint: use kernel, fuse or extract, or unset it)");
-}
-
-// The payload mounted at payload_dir, by the first method that works.
-std::unique_ptr<mounted_payload> mount_payload(const payload_file& f, bool privileged,
-                                               mount_choice choice, bool fuse_usable,
+// The payload mounted at payload_dir by the path's rungs, in order.
+std::unique_ptr<mounted_payload> mount_payload(const run_request& req, const mount_path& path,
+                                               bool fuse_usable,
                                                std::unique_ptr<fusermount_pending>& pending) {
-  if (choice == mount_choice::kernel || (choice == mount_choice::automatic && privileged)) {
+  const payload_file& f = *req.file;
+  for (std::size_t i = 0; i < path.rungs.size(); ++i) {
+    const bool last = i + 1 == path.rungs.size();
     try {
-      return mount_kernel(f, payload_dir);
+      switch (path.rungs[i]) {
+        case mount_rung::kernel:
+          return mount_kernel(f, payload_dir);
+        case mount_rung::fuse:
+          if (pending) return fusermount_serve(std::move(pending));
+          if (fuse_usable) return mount_fuse(f, payload_dir);
+          throw error(
+              "cannot use FUSE: /dev/fuse cannot be opened and fusermount3 is not installed "
+              "(hint: install fuse3, or use ELEMENTS_MOUNT=extract)");
+        case mount_rung::extract:
+          return extract_cached(f, req.folders);
+      }
     } catch (const error& e) {
-      if (choice == mount_choice::kernel) throw;
-      debug::step(std::string("kernel mount failed: ") + e.what());
+      if (last) throw;
+      debug::step(std::string(path.rungs[i] == mount_rung::kernel ? "kernel" : "fuse") +
+                  " mount failed: " + e.what());
     }
   }
-  try {
-    if (pending) return fusermount_serve(std::move(pending));
-    if (fuse_usable) return mount_fuse(f, payload_dir);
-    throw error(
-        "cannot use FUSE: /dev/fuse cannot be opened and fusermount3 is not installed "
-        "(hint: install fuse3, or use ELEMENTS_MOUNT=extract)");
-  } catch (const error& e) {
-    if (choice == mount_choice::fuse) throw;
-    debug::step(std::string("fuse mount failed: ") + e.what());
-  }
-  return extract_cached(f);
+  throw error("no way to mount the payload");  // choose_mount_path never leaves rungs empty
 }
 
 // ${XDG_DATA_HOME:-~/.local/share}/elements/ID: the overlay layers of
 // "writable": "persist", kept across runs of the same instance.
-unique_fd open_persist_dir(const std::string& id) {
-  const char* data = std::getenv("XDG_DATA_HOME");
-  const char* home = std::getenv("HOME");
-  std::string base;
-  if (data && *data == '/')
-    base = data;
-  else if (home && *home == '/')
-    base = std::string(home) + "/.local/share";
-  else
-    throw error("\"writable\": \"persist\" needs HOME or XDG_DATA_HOME to keep its files");
+unique_fd open_persist_dir(const host_folders& folders, const std::string& id) {
+  const std::string& base = persist_base(folders);
   const char* hint = "set XDG_DATA_HOME to a folder of your own";
   const unique_fd top = open_private_dir(open_base_dir(base, hint).get(), "elements",
                                          base + "/elements", hint, true, O_PATH);
@@ -208,54 +192,45 @@ int wait_for_container(pid_t child, const sigset_t& signals, instance_claim& ins
   }
 }
 
-// The initial user namespace has a fixed inode number (PROC_USER_INIT_INO).
-// Root of any other one (`unshare -Ur`) has no rights over the host's
-// mounts and devices: it runs the file as an unprivileged caller does.
-bool in_initial_user_namespace() {
-  struct stat st {};
-  if (::stat("/proc/self/ns/user", &st) != 0) return true;  // no /proc: assume the host's
-  return st.st_ino == 0xEFFFFFFDU;
+// The payload's way in, decided once before anything is set up.
+struct payload_route {
+  mount_path path;
+  bool fuse_usable = false;
+  std::unique_ptr<fusermount_pending> pending;  // fusermount3's mount, when the path asks for it
+};
+
+payload_route choose_route(const run_request& req) {
+  payload_route r;
+  // Asked once: every rung that mounts by FUSE needs it (ELEMENTS_MOUNT=kernel never does).
+  r.fuse_usable = req.privileged || req.mount == mount_request::kernel || fuse_device_usable();
+  r.path = choose_mount_path(req.mount, req.privileged, r.fuse_usable, req.file != nullptr);
+  // fusermount3 has to run in the host's namespaces and before any thread
+  // exists. It opens /dev/fuse as the caller too, so it only helps where the
+  // kernel refuses FUSE mounts in user namespaces: tried when FUSE is asked for.
+  if (r.path.fusermount) {
+    r.pending = fusermount_prepare(*req.file, req.folders);
+    debug::step(r.pending ? "fusermount3 mounted the payload" : "no usable FUSE");
+  }
+  return r;
 }
 
-}  // namespace
-
-int run_container(const run_request& req) {
-  const plan& p = *req.p;
-  const bool privileged = ::geteuid() == 0 && !req.in_user_namespace && in_initial_user_namespace();
-  const mount_choice choice = forced_mount();
-  // Claimed first: a duplicate ID is refused before anything is set up.
-  instance_claim instance(p.id);
-  if (choice == mount_choice::kernel && !privileged)
-    throw error("ELEMENTS_MOUNT=kernel needs root (hint: unset it to use FUSE)");
-
-  // Asked once: every step below that chooses a mount path needs it.
-  const bool fuse_usable = privileged || fuse_device_usable();
-
-  // fusermount3 has to run in the host's namespaces and before any thread exists.
-  std::unique_ptr<fusermount_pending> pending;
-  // It opens /dev/fuse as the caller too, so it only helps where the kernel
-  // refuses FUSE mounts in user namespaces: tried when FUSE is asked for.
-  if (req.file && !privileged && choice == mount_choice::fuse && !fuse_usable) {
-    pending = fusermount_prepare(*req.file);
-    debug::step(pending ? "fusermount3 mounted the payload" : "no usable FUSE");
-  }
-
-  // Signals wait in a queue from here on: the FUSE threads and the container
-  // inherit the mask, and the main thread takes them with sigwaitinfo.
-  const sigset_t signals = forwarded_signals();
-  check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");
-
-  if (privileged || req.in_user_namespace)
+// A mount namespace of the run's own, in a user namespace unless the caller
+// has the rights already.
+void enter_namespaces(const run_request& req) {
+  if (req.privileged || req.in_user_namespace)
     check(::unshare(CLONE_NEWNS), "create", "a mount namespace");
   else
-    enter_user_namespace(p.user);
+    enter_user_namespace(req.p->user);
   check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make private", "/");
-  debug::step(privileged ? "mount namespace" : "user and mount namespaces");
+  debug::step(req.privileged ? "mount namespace" : "user and mount namespaces");
+}
 
-  // Host files the container needs, opened before the tmpfs covers /tmp.
+// Host files the container needs, opened before the tmpfs covers /tmp.
+rootfs_inputs open_host_inputs(const run_request& req) {
+  const plan& p = *req.p;
   rootfs_inputs in;
   in.p = &p;
-  in.privileged = privileged;
+  in.privileged = req.privileged;
   for (const auto& b : p.binds)
     in.bind_sources.emplace_back(
         check(::open(b.source.c_str(), O_PATH | O_CLOEXEC), "open bind source", b.source));
@@ -263,53 +238,74 @@ int run_container(const run_request& req) {
     in.resolv_conf.reset(::open("/etc/resolv.conf", O_PATH | O_CLOEXEC));
     in.hosts.reset(::open("/etc/hosts", O_PATH | O_CLOEXEC));
   }
+  return in;
+}
 
-  // Trees on the host's filesystems (the extract cache, an extracted
-  // AppImage, fusermount3's mount point) may lie under /tmp: open them
-  // before the tmpfs covers it.
-  std::unique_ptr<mounted_payload> host_tree;
-  const bool fuse_possible = fuse_usable || pending;
-  if (!req.file)
-    host_tree = plain_directory(req.directory);
-  else if (choice == mount_choice::extract || (choice == mount_choice::automatic && !fuse_possible))
-    host_tree = extract_cached(*req.file);
-  unique_fd host_tree_fd;
-  if (host_tree || pending) {
-    const std::string& dir = host_tree ? host_tree->root() : pending->mountpoint;
+// A payload tree on the host's filesystems and its checked descriptor.
+struct host_tree {
+  std::unique_ptr<mounted_payload> tree;
+  unique_fd fd;
+};
+
+// Trees on the host's filesystems (the extract cache, an extracted
+// AppImage, fusermount3's mount point) may lie under /tmp: opened before
+// the tmpfs covers it.
+host_tree open_host_tree(const run_request& req, const payload_route& route) {
+  host_tree h;
+  if (route.path.host_directory)
+    h.tree = plain_directory(req.directory);
+  else if (route.path.rungs.front() == mount_rung::extract)
+    h.tree = extract_cached(*req.file, req.folders);
+  if (h.tree || route.pending) {
+    const std::string& dir = h.tree ? h.tree->root() : route.pending->mountpoint;
     // The extract cache's tree was opened checked: never looked up again.
-    if (host_tree) host_tree_fd = host_tree->take_dir_fd();
-    if (!host_tree_fd)
-      host_tree_fd.reset(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", dir));
+    if (h.tree) h.fd = h.tree->take_dir_fd();
+    if (!h.fd)
+      h.fd.reset(check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", dir));
   }
+  return h;
+}
 
-  std::unique_ptr<output_stage> output;
-  if (p.output) output = std::make_unique<output_stage>(*p.output, p.id);
-  unique_fd persist;
-  if (p.writable == writable_mode::persist) persist = open_persist_dir(p.id);
-
+// The tmpfs the container's set-up happens in, with the host folders it
+// writes to bound into it.
+void stage_host_folders(const output_stage* output, const unique_fd& persist) {
   check(::mount("tmpfs", base_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700"), "mount", base_dir);
   if (output) bind_host_dir(output->dir(), out_dir);
   if (persist) bind_host_dir(persist.get(), persist_dir);
+}
 
-  // The payload is served by threads of this process; a process that has
-  // unshared its PID namespace may start no more threads, so this comes first.
-  std::unique_ptr<mounted_payload> payload;
-  {
-    check(::mkdir(payload_dir, 0755), "create", payload_dir);
-    payload = host_tree ? std::move(host_tree)
-                        : mount_payload(*req.file, privileged, choice, fuse_usable, pending);
-    if (host_tree_fd) {
-      const std::string from = "/proc/self/fd/" + std::to_string(host_tree_fd.get());
-      check(::mount(from.c_str(), payload_dir, nullptr, MS_BIND | MS_REC, nullptr), "bind",
-            payload->root());
-    } else if (payload->root() != payload_dir) {
-      check(::mount(payload->root().c_str(), payload_dir, nullptr, MS_BIND | MS_REC, nullptr),
-            "bind", payload->root());
-    }
-    debug::step(std::string("payload: ") + to_string(payload->method()) +
-                (payload->detail().empty() ? "" : " (" + payload->detail() + ")"));
+// The payload at payload_dir. It is served by threads of this process; a
+// process that has unshared its PID namespace may start no more threads,
+// so this comes before the fork.
+std::unique_ptr<mounted_payload> stage_payload(const run_request& req, payload_route& route,
+                                               host_tree& host) {
+  check(::mkdir(payload_dir, 0755), "create", payload_dir);
+  std::unique_ptr<mounted_payload> payload =
+      host.tree ? std::move(host.tree)
+                : mount_payload(req, route.path, route.fuse_usable, route.pending);
+  if (host.fd) {
+    const std::string from = "/proc/self/fd/" + std::to_string(host.fd.get());
+    check(::mount(from.c_str(), payload_dir, nullptr, MS_BIND | MS_REC, nullptr), "bind",
+          payload->root());
+  } else if (payload->root() != payload_dir) {
+    check(::mount(payload->root().c_str(), payload_dir, nullptr, MS_BIND | MS_REC, nullptr), "bind",
+          payload->root());
   }
+  debug::step(std::string("payload: ") + to_string(payload->method()) +
+              (payload->detail().empty() ? "" : " (" + payload->detail() + ")"));
+  return payload;
+}
 
+// PID 1 of the container, started and released; the host side keeps the
+// end its report arrives on.
+struct started_container {
+  pid_t child = -1;
+  unique_fd report_read;
+};
+
+started_container start_container(const run_request& req, rootfs_inputs& in,
+                                  instance_claim& instance) {
+  const plan& p = *req.p;
   int ready[2], report[2];
   check(::pipe2(ready, O_CLOEXEC), "create", "a pipe");
   check(::pipe2(report, O_CLOEXEC), "create", "a pipe");
@@ -332,11 +328,11 @@ int run_container(const run_request& req) {
   in.bind_sources.clear();
 
   check(static_cast<int>(::write(ready_write.get(), "g", 1)), "start", "the container");
+  return {child, std::move(report_read)};
+}
 
-  const int status = wait_for_container(child, signals, instance);
-  debug::step("container exited with " + std::to_string(status));
-  payload.reset();
-
+// What the container side reported before its end: the run's error.
+void throw_reported_error(const unique_fd& report_read) {
   int reported = 0;
   if (::read(report_read.get(), &reported, sizeof reported) == sizeof reported) {
     std::string msg;
@@ -346,6 +342,41 @@ int run_container(const run_request& req) {
       msg.append(buf, static_cast<std::size_t>(n));
     throw error(msg, reported);
   }
+}
+
+}  // namespace
+
+std::string persist_upper_path(const std::string& id) {
+  return "elements/" + id + "/upper";
+}
+
+int run_container(const run_request& req) {
+  const plan& p = *req.p;
+  // Claimed first: a duplicate ID is refused before anything is set up.
+  instance_claim instance(p.id, req.folders.runtime);
+  payload_route route = choose_route(req);  // the mount path, decided once as data
+
+  // Signals wait in a queue from here on: the FUSE threads and the container
+  // inherit the mask, and the main thread takes them with sigwaitinfo.
+  const sigset_t signals = forwarded_signals();
+  check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");
+
+  enter_namespaces(req);                        // every mount from here on is the run's own
+  rootfs_inputs in = open_host_inputs(req);     // binds, resolv.conf: before /tmp is covered
+  host_tree host = open_host_tree(req, route);  // trees that may lie under /tmp, likewise
+  std::unique_ptr<output_stage> output;
+  if (p.output) output = std::make_unique<output_stage>(*p.output, p.id);
+  unique_fd persist;
+  if (p.writable == writable_mode::persist) persist = open_persist_dir(req.folders, p.id);
+  stage_host_folders(output.get(), persist);  // the set-up's tmpfs, with /out and the layers
+  // FUSE threads start here, before a PID namespace forbids new ones.
+  std::unique_ptr<mounted_payload> payload = stage_payload(req, route, host);
+
+  const started_container c = start_container(req, in, instance);  // PID 1 of its namespace
+  const int status = wait_for_container(c.child, signals, instance);
+  debug::step("container exited with " + std::to_string(status));
+  payload.reset();
+  throw_reported_error(c.report_read);  // why the container side could not start, if so
   if (output) output->deliver();
   return status;
 }

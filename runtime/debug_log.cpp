@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 namespace elements::runtime::debug {
@@ -12,6 +11,7 @@ namespace {
 
 bool on = false;
 std::string name;
+std::string stop_prefix;
 double last_ms = 0;
 
 double now_ms() {
@@ -21,6 +21,10 @@ double now_ms() {
 }
 
 }  // namespace
+
+void stop_at(std::string prefix) {
+  stop_prefix = std::move(prefix);
+}
 
 void enable(std::string_view program) {
   on = true;
@@ -37,7 +41,7 @@ void step(std::string_view what) {
   // starts with PREFIX, until it is killed, so that the fault tests can kill
   // it at a known point. It only holds up the caller's own run, as a
   // SIGSTOP from the caller would (which PID 1 of a PID namespace ignores).
-  if (const char* stop = std::getenv("ELEMENTS_STOP_AT"); stop && *stop && what.starts_with(stop)) {
+  if (!stop_prefix.empty() && what.starts_with(stop_prefix)) {
     std::fprintf(stderr, "%s: stopped at \"%.*s\" (ELEMENTS_STOP_AT)\n",
                  name.empty() ? "elements" : name.c_str(), static_cast<int>(what.size()),
                  what.data());

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -37,17 +36,6 @@ class cached_tree final : public mounted_payload {
   unique_fd fd_;
   std::string root_, detail_;
 };
-
-// ${XDG_CACHE_HOME:-~/.cache}: the folder the cache's own `elements` is in.
-std::string cache_base() {
-  // The XDG spec says to ignore a relative XDG_CACHE_HOME.
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/') return xdg;
-  if (const char* home = std::getenv("HOME"); home && *home == '/')
-    return std::string(home) + "/.cache";
-  throw error(
-      "cannot extract the payload: neither XDG_CACHE_HOME nor HOME is set, so there is no cache "
-      "directory (hint: set XDG_CACHE_HOME to a directory with room for the payload)");
-}
 
 constexpr const char* cache_hint = "set XDG_CACHE_HOME to a folder of your own";
 
@@ -126,8 +114,10 @@ void remove_stale_temps(int cache_fd) {
 
 }  // namespace
 
-std::unique_ptr<mounted_payload> extract_cached(const payload_file& file) {
-  const std::string base = cache_base(), cache = base + "/elements";
+std::unique_ptr<mounted_payload> extract_cached(const payload_file& file,
+                                                const host_folders& folders) {
+  const std::string& base = extract_cache_base(folders);
+  const std::string cache = base + "/elements";
   // Every step below is relative to this checked descriptor.
   const unique_fd cache_fd =
       open_private_dir(open_base_dir(base, cache_hint).get(), "elements", cache, cache_hint);

@@ -40,10 +40,9 @@ std::string find_program(std::string_view name) {
 
 // The per-user runtime dir first: nothing else may list it, and a container
 // that covers /tmp does not hide it.
-std::string mount_base() {
-  for (const char* var : {"XDG_RUNTIME_DIR", "TMPDIR"})
-    if (const char* dir = std::getenv(var); dir && *dir == '/' && ::access(dir, W_OK | X_OK) == 0)
-      return dir;
+std::string mount_base(const host_folders& folders) {
+  for (const std::string* dir : {&folders.runtime, &folders.temp})
+    if (dir->starts_with('/') && ::access(dir->c_str(), W_OK | X_OK) == 0) return *dir;
   return "/tmp";
 }
 
@@ -199,13 +198,14 @@ fusermount_pending::~fusermount_pending() {
   }
 }
 
-std::unique_ptr<fusermount_pending> fusermount_prepare(const payload_file& file) {
+std::unique_ptr<fusermount_pending> fusermount_prepare(const payload_file& file,
+                                                       const host_folders& folders) {
   helper_args a;
   a.fusermount = find_program("fusermount3");
   if (a.fusermount.empty()) return nullptr;
 
   const std::string base = file.path.substr(file.path.rfind('/') + 1);
-  a.mountpoint = make_temp_dir(mount_base(), ".mount_" + base.substr(0, 6));
+  a.mountpoint = make_temp_dir(mount_base(folders), ".mount_" + base.substr(0, 6));
   scope_exit remove_mountpoint([&] { ::rmdir(a.mountpoint.c_str()); });
   a.options = "ro,nosuid,nodev,auto_unmount,subtype=squashfuse,fsname=" + escape_option(file.path);
   if (::geteuid() == 0 || user_allow_other()) a.options += ",allow_other";

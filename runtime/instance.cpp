@@ -48,9 +48,9 @@ constexpr std::size_t max_id_length = 80;
 
 // $XDG_RUNTIME_DIR when it is what the XDG Base Directory spec requires:
 // the caller's own, with no access for group or others.
-unique_fd usable_runtime_dir(const char* path) {
-  if (!path || *path != '/') return {};
-  unique_fd fd(::open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+unique_fd usable_runtime_dir(const std::string& path) {
+  if (!path.starts_with('/')) return {};
+  unique_fd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
     return {};
@@ -60,9 +60,8 @@ unique_fd usable_runtime_dir(const char* path) {
 // The registry folder, made 0700 if missing and opened without following a
 // symlink; refused unless it is a directory of the caller's that group and
 // others cannot write. `path` is its name, for messages.
-unique_fd open_registry(std::string& path) {
+unique_fd open_registry(const std::string& xdg, std::string& path) {
   const uid_t uid = ::geteuid();
-  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
   unique_fd parent = usable_runtime_dir(xdg);
   std::string name;
   if (parent) {
@@ -179,9 +178,10 @@ void verify_peer(int sock, const ucred& cred, long connected_at, const std::stri
 
 }  // namespace
 
-instance_claim::instance_claim(const std::string& id) : id_(id), owner_(::getpid()) {
+instance_claim::instance_claim(const std::string& id, const std::string& runtime_dir)
+    : id_(id), owner_(::getpid()) {
   std::string where;
-  dir_ = open_registry(where);
+  dir_ = open_registry(runtime_dir, where);
   socklen_t len;
   const sockaddr_un addr = socket_address(dir_.get(), id, len);
   const std::string lock_name = id + ".lock", socket_name = id + ".sock";
@@ -289,9 +289,10 @@ void send_container_namespaces(unique_fd channel) {
   if (!send_fds(channel.get(), "n", fds, 0)) throw_errno("hand over", "the container's namespaces");
 }
 
-int exec_in_instance(const std::string& id, const std::vector<std::string>& argv) {
+int exec_in_instance(const std::string& id, const std::vector<std::string>& argv,
+                     const std::string& runtime_dir) {
   std::string where;
-  unique_fd dir = open_registry(where);
+  unique_fd dir = open_registry(runtime_dir, where);
   socklen_t len;
   const sockaddr_un addr = socket_address(dir.get(), id, len);
   unique_fd s(check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "open", "a socket"));

@@ -26,7 +26,8 @@ class instance_claim {
  public:
   // Claims ELEMENTS_ID `id` for the calling user; throws elements::error when
   // a running container holds it or the registry is not the caller's own.
-  explicit instance_claim(const std::string& id);
+  // `runtime_dir` is $XDG_RUNTIME_DIR (host_folders::runtime), "" if unset.
+  instance_claim(const std::string& id, const std::string& runtime_dir);
   ~instance_claim();
   instance_claim(const instance_claim&) = delete;
   instance_claim& operator=(const instance_claim&) = delete;
@@ -64,6 +65,7 @@ void send_container_namespaces(unique_fd channel);
 // --elements-exec ID -- CMD...: runs CMD inside the running instance `id`
 // (its namespaces, root, working directory and environment) and returns its
 // exit status.
-int exec_in_instance(const std::string& id, const std::vector<std::string>& argv);
+int exec_in_instance(const std::string& id, const std::vector<std::string>& argv,
+                     const std::string& runtime_dir);
 
 }  // namespace elements::runtime

@@ -394,8 +394,7 @@ int run_in_oci_runtime(const run_request& req, const std::string& runtime) {
   // finds it removed below, and one after reaches the container.
   const sigset_t signals = forwarded_signals();
   check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");
-  const char* tmp = std::getenv("TMPDIR");
-  const std::string temp = make_temp_dir(tmp && *tmp == '/' ? tmp : "/tmp", "elements-oci.");
+  const std::string temp = make_temp_dir(req.folders.temp, "elements-oci.");
   const std::string bundle = temp + "/bundle", state = temp + "/state";
   std::optional<output_stage> output;
   scope_exit cleanup([&] {

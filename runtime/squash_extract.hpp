@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "remove_tree.hpp"
 #include "squash_mount.hpp"
 
 namespace elements::runtime {
@@ -30,10 +31,6 @@ bool path_matches(std::string_view pattern, std::string_view path);
 // unprivileged user cannot create them and a container does not need them.
 // Never follows a symlink of its own making or one already in `dest_fd`.
 void extract_tree(const payload_file& file, int dest_fd, const extract_options& opts);
-
-// Removes `name` under `dir_fd` and everything in it, whatever its modes.
-// Best effort: returns false when something stayed.
-bool remove_tree(int dir_fd, const char* name);
 
 // mkdir -p: creates `path` and its missing parents with `mode`.
 void make_dirs(const std::string& path, mode_t mode);

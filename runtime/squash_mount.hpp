@@ -9,15 +9,10 @@
 #include <string_view>
 
 #include "elements/unique_fd.hpp"
+#include "host_context.hpp"
+#include "payload_file.hpp"
 
 namespace elements::runtime {
-
-// The file that carries the payload.
-struct payload_file {
-  unique_fd fd;          // opened O_RDONLY|O_CLOEXEC
-  std::string path;      // absolute path, for messages and fusermount3
-  std::uint64_t offset;  // where the squashfs starts
-};
 
 enum class mount_method { kernel, fuse, extract, directory };
 const char* to_string(mount_method m);
@@ -78,14 +73,17 @@ struct fusermount_pending {
   fusermount_pending& operator=(const fusermount_pending&) = delete;
   ~fusermount_pending();  // never served: unmounts and removes the mount point
 };
-// Null when fusermount3 is not on PATH.
-std::unique_ptr<fusermount_pending> fusermount_prepare(const payload_file& file);
+// Null when fusermount3 is not on PATH. The mount point is made in
+// folders.runtime, else folders.temp, else /tmp.
+std::unique_ptr<fusermount_pending> fusermount_prepare(const payload_file& file,
+                                                       const host_folders& folders);
 std::unique_ptr<mounted_payload> fusermount_serve(std::unique_ptr<fusermount_pending> pending);
 
 // 3. extract: the payload extracted once into
 //    ${XDG_CACHE_HOME:-~/.cache}/elements/<payload digest>/ (temp dir, then
 //    rename), reused by later runs. Never serves a half-extracted tree.
-std::unique_ptr<mounted_payload> extract_cached(const payload_file& file);
+std::unique_ptr<mounted_payload> extract_cached(const payload_file& file,
+                                                const host_folders& folders);
 
 // The tree of an already extracted AppImage (squashfs-root/AppRun).
 std::unique_ptr<mounted_payload> plain_directory(const std::string& root);

@@ -37,6 +37,12 @@ using namespace elements::runtime;
 
 namespace {
 
+// The folders as the runtime's main would find them now: the tests change
+// the environment between calls.
+host_folders process_folders() {
+  return folders_of(read_host(nullptr));
+}
+
 constexpr std::uint64_t junk_size = 12345;  // not a multiple of anything
 constexpr time_t fixed_mtime = 1700000000;
 constexpr int many_entries = 500;
@@ -606,13 +612,13 @@ TEST_CASE("extract_cached extracts once under the payload digest and reuses it",
                                  " | sha256sum | cut -c1-64");
   const std::string expected_root = cache.path + "/elements/" + digest.substr(0, 64);
 
-  auto first = extract_cached(f);
+  auto first = extract_cached(f, process_folders());
   CHECK(first->method() == mount_method::extract);
   CHECK(first->root() == expected_root);
   CHECK_THAT(first->detail(), Catch::StartsWith("extracted to "));
   CHECK_NOTHROW(check_tree(first->root(), true));
 
-  auto second = extract_cached(f);
+  auto second = extract_cached(f, process_folders());
   CHECK(second->root() == expected_root);
   CHECK_THAT(second->detail(), Catch::StartsWith("reused "));
 
@@ -621,7 +627,7 @@ TEST_CASE("extract_cached extracts once under the payload digest and reuses it",
     ::mkdir(stale.c_str(), 0700);
     ::mkdir((stale + "/locked").c_str(), 0500);
     run("rm -rf " + expected_root);
-    auto again = extract_cached(f);
+    auto again = extract_cached(f, process_folders());
     CHECK_THAT(again->detail(), Catch::StartsWith("extracted to "));
     CHECK_NOTHROW(check_tree(again->root(), true));
     CHECK(list_dir(cache.path + "/elements") ==
@@ -635,7 +641,7 @@ TEST_CASE("extract_cached extracts once under the payload digest and reuses it",
       const pid_t pid = ::fork();
       if (pid == 0) {
         try {
-          auto m = extract_cached(f);
+          auto m = extract_cached(f, process_folders());
           check_tree(m->root(), true);
           ::_exit(m->root() == expected_root ? 0 : 1);
         } catch (...) {
@@ -665,7 +671,7 @@ TEST_CASE("extract_cached on a full disk says so, names the fix and leaves no ha
     ::setenv("XDG_CACHE_HOME", small.path.c_str(), 1);
     payload_file f = image().open();
     try {
-      extract_cached(f);
+      extract_cached(f, process_folders());
       throw std::runtime_error("extracting 3 MiB into 256 KiB did not fail");
     } catch (const error& e) {
       const std::string msg = e.what();
@@ -684,7 +690,7 @@ TEST_CASE("extract_cached names the fix when there is no cache directory", "[uni
   const char* home = std::getenv("HOME");
   std::string saved = home ? home : "";
   ::unsetenv("HOME");
-  CHECK_THROWS_WITH(extract_cached(f), Catch::Contains("XDG_CACHE_HOME"));
+  CHECK_THROWS_WITH(extract_cached(f, process_folders()), Catch::Contains("XDG_CACHE_HOME"));
   if (home) ::setenv("HOME", saved.c_str(), 1);
 }
 
@@ -836,7 +842,7 @@ TEST_CASE("fusermount3 mounts in the host namespaces, the runtime serves from a 
       payload_file f = image().open();
       std::unique_ptr<fusermount_pending> pending;
       try {
-        pending = fusermount_prepare(f);
+        pending = fusermount_prepare(f, process_folders());
       } catch (const error& e) {
         throw skip(e.what());
       }
@@ -881,7 +887,7 @@ TEST_CASE("fusermount3 mounts in the host namespaces, the runtime serves from a 
     check_outcome(in_child([&] {
       become(nobody);
       payload_file f = image().open();
-      auto pending = fusermount_prepare(f);
+      auto pending = fusermount_prepare(f, process_folders());
       const std::string mountpoint = pending->mountpoint;
       expect(mount_table().find(" " + mountpoint + " ") != std::string::npos, "not mounted");
       pending.reset();
@@ -900,7 +906,7 @@ TEST_CASE("fusermount3 mounts in the host namespaces, the runtime serves from a 
       try {
         become(nobody);
         payload_file f = image().open();
-        auto pending = fusermount_prepare(f);
+        auto pending = fusermount_prepare(f, process_folders());
         enter_user_namespace();
         auto m = fusermount_serve(std::move(pending));
         read_file(m->root() + "/.elements/spec.json");
