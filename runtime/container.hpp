@@ -4,7 +4,8 @@
 //
 // The container library's public interface, for the runtime stub and for
 // elements-pack's build steps: container.hpp (this header), plan.hpp,
-// host_context.hpp, mount_path.hpp, payload_file.hpp and remove_tree.hpp.
+// mount_plan.hpp, host_context.hpp, mount_path.hpp, payload_file.hpp and
+// remove_tree.hpp.
 // Every other header of runtime/ is internal to it; the public_headers test
 // keeps builder/ to these.
 #pragma once

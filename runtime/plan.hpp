@@ -1,6 +1,6 @@
 // What one run of a container is: plain data made from the spec and the
-// command line, with no syscalls (bubblewrap's SetupOp list). The executor in
-// container.cpp applies it in a fixed order.
+// command line, with no syscalls. Its mounts become a list of operations in
+// mount_plan.hpp, which rootfs.cpp applies in order.
 #pragma once
 
 #include <optional>
