@@ -21,6 +21,7 @@
 #include "container.hpp"
 #include "elements/error.hpp"
 #include "elements/private_dir.hpp"
+#include "elements/process.hpp"
 #include "elements/read_file.hpp"
 #include "overlay_diff.hpp"
 #include "spool.hpp"
@@ -34,19 +35,6 @@ namespace fs = std::filesystem;
 
 // The container's name in the runtime's terms; the instance makes the id unique.
 constexpr const char* step_name = "elements-pack-step";
-
-std::string find_program(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = std::string(path && *path ? path : "") + ":/usr/bin:/usr/sbin:/bin:/sbin";
-  std::size_t i = 0;
-  while (i <= dirs.size()) {
-    std::size_t j = std::min(dirs.find(':', i), dirs.size());
-    const std::string candidate = dirs.substr(i, j - i) + "/" + name;
-    if (j > i && ::access(candidate.c_str(), X_OK) == 0) return candidate;
-    i = j + 1;
-  }
-  return {};
-}
 
 std::string read_optional(const char* path) {
   try {
@@ -238,7 +226,7 @@ void map_subordinate_ids(pid_t child, const id_mapping& ids) {
     int ws = 0;
     while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+    if (status_of(ws) != 0)
       throw error(program + " failed to map the subordinate ids " + std::to_string(r.start) + "+" +
                       std::to_string(r.count) +
                       " (hint: check /etc/subuid and /etc/subgid, or remove the caller's ranges "
@@ -314,8 +302,11 @@ id_mapping caller_id_mapping() {
   const std::string name = pw ? pw->pw_name : "";
   auto uids = find_id_range(read_optional("/etc/subuid"), name, uid);
   auto gids = find_id_range(read_optional("/etc/subgid"), name, ::getegid());
-  m.newuidmap = find_program("newuidmap");
-  m.newgidmap = find_program("newgidmap");
+  // The system folders after PATH: a PATH without them still finds the setuid tools.
+  const char* path = std::getenv("PATH");
+  const std::string dirs = std::string(path ? path : "") + ":/usr/bin:/usr/sbin:/bin:/sbin";
+  m.newuidmap = find_program("newuidmap", dirs);
+  m.newgidmap = find_program("newgidmap", dirs);
   if (uids && gids && !m.newuidmap.empty() && !m.newgidmap.empty()) {
     m.uids = uids;
     m.gids = gids;
