@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "container.hpp"
+#include "elements/child_channel.hpp"
 #include "elements/error.hpp"
 #include "elements/private_dir.hpp"
 #include "elements/process.hpp"
@@ -105,16 +106,6 @@ void write_payload(const node_ptr& rootfs, const fs::path& path) {
   write_squashfs(fd.get(), 0, root, opts);
 }
 
-// What the child tells the parent at its end.
-struct child_report {
-  int status = -1;  // the command's exit status; -1: the container did not run
-};
-
-void send(int fd, const child_report& r, const std::string& message) {
-  (void)!::write(fd, &r, sizeof r);
-  (void)!::write(fd, message.data(), message.size());
-}
-
 struct child_setup {
   const build_step* step = nullptr;
   const step_run_options* options = nullptr;
@@ -152,7 +143,8 @@ void enter_step_user_namespace(const child_setup& c) {
 
 [[noreturn]] void step_child(const child_setup& c) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  child_report report;
+  // The command's exit status; -1: the container did not run.
+  int status = -1;
   try {
     const bool in_user_namespace = ::geteuid() != 0;
     if (in_user_namespace) enter_step_user_namespace(c);
@@ -186,20 +178,20 @@ void enter_step_user_namespace(const child_setup& c) {
     req.p = &p;
     req.program = "elements-pack";
     req.in_user_namespace = in_user_namespace;
-    report.status = runtime::run_container(req);
+    status = runtime::run_container(req);
     // By now a tmpfs may cover the work folder's path: reach it by its fd.
     const std::string layers =
         "/proc/self/fd/" + std::to_string(c.work_fd) + "/data/elements/" + p.id;
-    if (report.status == 0) write_overlay_diff(layers + "/upper", c.diff_fd);
+    if (status == 0) write_overlay_diff(layers + "/upper", c.diff_fd);
     // Files the step gave to subordinate ids may be the namespace's alone to remove.
     runtime::remove_tree(c.work_fd, "data");
     runtime::remove_tree(c.work_fd, "cache");
-    send(c.report_fd, report, "");
+    send_child_report(c.report_fd, status, 0, {});
     _exit(0);
   } catch (const std::exception& e) {
     runtime::remove_tree(c.work_fd, "data");
     runtime::remove_tree(c.work_fd, "cache");
-    send(c.report_fd, report, e.what());
+    send_child_report(c.report_fd, status, 0, e.what());
     _exit(1);
   }
 }
@@ -335,11 +327,10 @@ unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
   unique_fd diff = temporary_file();
   const id_mapping ids = caller_id_mapping();
 
-  int out[2], report[2], unshared[2], mapped[2];
+  int out[2], unshared[2], mapped[2];
   check(::pipe2(out, O_CLOEXEC), "create", "a pipe");
   unique_fd out_read(out[0]), out_write(out[1]);
-  check(::pipe2(report, O_CLOEXEC), "create", "a pipe");
-  unique_fd report_read(report[0]), report_write(report[1]);
+  child_channel report;
   check(::pipe2(unshared, O_CLOEXEC), "create", "a pipe");
   unique_fd unshared_read(unshared[0]), unshared_write(unshared[1]);
   check(::pipe2(mapped, O_CLOEXEC), "create", "a pipe");
@@ -352,7 +343,7 @@ unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
   c.work = work.path;
   c.work_fd = work_fd.get();
   c.diff_fd = diff.get();
-  c.report_fd = report_write.get();
+  c.report_fd = report.sender();
   c.mapped_read = mapped_read.get();
   c.unshared_write = unshared_write.get();
 
@@ -364,6 +355,7 @@ unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
     ::dup2(null.get(), 0);
     ::dup2(out_write.get(), 1);
     ::dup2(out_write.get(), 2);
+    report.keep_sender();
     step_child(c);
   }
   scope_exit reap([&] {
@@ -372,7 +364,7 @@ unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
     }
   });
   out_write.reset();
-  report_write.reset();
+  report.keep_receiver();
   unshared_write.reset();
   mapped_read.reset();
 
@@ -395,21 +387,15 @@ unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
   reap.dismiss();
   interrupted = pending_signal;
 
-  child_report r;
-  std::string message;
-  if (::read(report_read.get(), &r, sizeof r) == sizeof r) {
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(report_read.get(), buf, sizeof buf)) > 0)
-      message.append(buf, static_cast<std::size_t>(n));
-  } else {
-    message = "the step's process ended without a report (" +
+  const std::optional<child_report> r = report.receive();
+  const std::string message =
+      r ? r->message
+        : "the step's process ended without a report (" +
               std::string(WIFSIGNALED(ws) ? ::strsignal(WTERMSIG(ws)) : "no status") + ")";
-  }
   const std::string& which = options.what;
   if (!message.empty()) throw error(which + ": " + message, exit_build_failed);
-  if (r.status != 0)
-    throw error(which + " failed: the command exited with status " + std::to_string(r.status),
+  if (r->code != 0)
+    throw error(which + " failed: the command exited with status " + std::to_string(r->code),
                 exit_build_failed);
   check(::lseek(diff.get(), 0, SEEK_SET), "rewind", "the step's changes");
   return diff;

@@ -1,0 +1,58 @@
+#include "elements/child_channel.hpp"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "elements/error.hpp"
+
+namespace elements {
+namespace {
+
+struct header {
+  std::int32_t code;
+  std::int32_t err;
+  std::uint32_t size;
+};
+
+// Reads up to n bytes, fewer only at the end of the pipe.
+std::size_t read_full(int fd, void* to, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::read(fd, static_cast<char*>(to) + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  return got;
+}
+
+}  // namespace
+
+child_channel::child_channel() {
+  int fds[2];
+  check(::pipe2(fds, O_CLOEXEC), "create", "a pipe");
+  receive_.reset(fds[0]);
+  send_.reset(fds[1]);
+}
+
+std::optional<child_report> child_channel::receive() {
+  header h{};
+  if (read_full(receive_.get(), &h, sizeof h) != sizeof h) return std::nullopt;
+  child_report r{h.code, h.err, std::string(h.size, '\0')};
+  r.message.resize(read_full(receive_.get(), r.message.data(), h.size));
+  return r;
+}
+
+void send_child_report(int fd, int code, int err, std::string_view message) noexcept {
+  header h{code, err, static_cast<std::uint32_t>(message.size())};
+  iovec parts[2] = {{&h, sizeof h}, {const_cast<char*>(message.data()), message.size()}};
+  ssize_t r;
+  do r = ::writev(fd, parts, 2);
+  while (r < 0 && errno == EINTR);
+}
+
+}  // namespace elements
