@@ -20,6 +20,7 @@
 #include <string>
 
 #include "debug_log.hpp"
+#include "elements/child_channel.hpp"
 #include "elements/error.hpp"
 #include "elements/private_dir.hpp"
 #include "fd_passing.hpp"
@@ -27,6 +28,7 @@
 #include "instance.hpp"
 #include "output.hpp"
 #include "rootfs.hpp"
+#include "signal_forwarding.hpp"
 #include "squash_extract.hpp"
 
 namespace elements::runtime {
@@ -74,7 +76,8 @@ void loopback_up() {
 }
 
 // The child after fork: PID 1 of the new PID namespace. Everything it fails
-// at goes back to the parent over `report` so the parent prints the cause.
+// at goes back to the parent over `report` (a child_channel's sending end) so
+// the parent prints the cause.
 [[noreturn]] void container_main(const run_request& req, rootfs_inputs& in, int ready, int report,
                                  instance_claim& instance, unique_fd channel) {
   // Before any process of the container exists: not dumpable, so container
@@ -109,16 +112,11 @@ void loopback_up() {
     if (in.privileged) drop_capabilities();
     _exit(run_init(p, report));
   } catch (const error& e) {
-    int status = e.status();
-    std::string msg = e.what();
-    (void)!::write(report, &status, sizeof status);
-    (void)!::write(report, msg.data(), msg.size());
-    _exit(status);
+    send_child_report(report, e.status(), e.code().value(), e.what());
+    _exit(e.status());
   } catch (const std::exception& e) {
-    int status = exit_start_failed;
-    (void)!::write(report, &status, sizeof status);
-    (void)!::write(report, e.what(), std::strlen(e.what()));
-    _exit(status);
+    send_child_report(report, exit_start_failed, 0, e.what());
+    _exit(exit_start_failed);
   }
 }
 
@@ -187,25 +185,13 @@ void bind_host_dir(int fd, const char* where) {
 // Forwards signals to the container and returns its exit status; meanwhile
 // takes the container's namespaces from init and answers --elements-exec.
 int wait_for_container(pid_t child, const sigset_t& signals, instance_claim& instance) {
-  unique_fd sfd(check(::signalfd(-1, &signals, SFD_CLOEXEC), "watch", "signals"));
-  for (;;) {
-    pollfd fds[3] = {
-        {sfd.get(), POLLIN, 0}, {instance.channel(), POLLIN, 0}, {instance.listener(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) continue;
-    if (fds[1].revents) instance.receive_namespaces();
-    if (fds[2].revents & POLLIN) instance.answer_clients();
-    if (!(fds[0].revents & POLLIN)) continue;
-    signalfd_siginfo si{};
-    if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
-    if (si.ssi_signo != SIGCHLD) {
-      // A terminal's signals (SI_KERNEL) reach the container's processes directly.
-      if (si.ssi_code != SI_KERNEL) ::kill(child, static_cast<int>(si.ssi_signo));
-      continue;
-    }
-    int wstatus;
-    if (::waitpid(child, &wstatus, WNOHANG) == child)
-      return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  }
+  return forward_signals_until_exit(
+      child, signals, reap::child,
+      {{[&] { return instance.channel(); }, [&](short) { instance.receive_namespaces(); }},
+       {[&] { return instance.listener(); },
+        [&](short revents) {
+          if (revents & POLLIN) instance.answer_clients();
+        }}});
 }
 
 // The initial user namespace has a fixed inode number (PROC_USER_INIT_INO).
@@ -310,11 +296,10 @@ int run_container(const run_request& req) {
                 (payload->detail().empty() ? "" : " (" + payload->detail() + ")"));
   }
 
-  int ready[2], report[2];
+  int ready[2];
   check(::pipe2(ready, O_CLOEXEC), "create", "a pipe");
-  check(::pipe2(report, O_CLOEXEC), "create", "a pipe");
-  unique_fd ready_read(ready[0]), ready_write(ready[1]), report_read(report[0]),
-      report_write(report[1]);
+  unique_fd ready_read(ready[0]), ready_write(ready[1]);
+  child_channel report;
   unique_fd channel = instance.open_channel(p);
 
   // The first child after unshare(CLONE_NEWPID) is PID 1 of the new namespace.
@@ -323,11 +308,11 @@ int run_container(const run_request& req) {
   pid_t child = check(::fork(), "start", "the container");
   if (child == 0) {
     ready_write.reset();
-    report_read.reset();
-    container_main(req, in, ready_read.get(), report_write.get(), instance, std::move(channel));
+    report.keep_sender();
+    container_main(req, in, ready_read.get(), report.sender(), instance, std::move(channel));
   }
   ready_read.reset();
-  report_write.reset();
+  report.keep_receiver();
   channel.reset();
   in.bind_sources.clear();
 
@@ -337,15 +322,7 @@ int run_container(const run_request& req) {
   debug::step("container exited with " + std::to_string(status));
   payload.reset();
 
-  int reported = 0;
-  if (::read(report_read.get(), &reported, sizeof reported) == sizeof reported) {
-    std::string msg;
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(report_read.get(), buf, sizeof buf)) > 0)
-      msg.append(buf, static_cast<std::size_t>(n));
-    throw error(msg, reported);
-  }
+  if (auto r = report.receive()) throw error(r->message, r->code);
   if (output) output->deliver();
   return status;
 }

@@ -17,8 +17,8 @@
 #include "elements/process.hpp"
 #include "elements/read_file.hpp"
 #include "elements/unique_fd.hpp"
-#include "init.hpp"
 #include "output.hpp"
+#include "signal_forwarding.hpp"
 #include "squash_extract.hpp"
 
 extern char** environ;
@@ -303,18 +303,7 @@ int run_forwarding(const std::vector<std::string>& args, bool quiet) {
     ::execv(argv[0], argv.data());
     _exit(exit_not_executable);
   }
-  for (;;) {
-    siginfo_t si{};
-    const int sig = ::sigwaitinfo(&signals, &si);
-    if (sig < 0) continue;
-    if (sig != SIGCHLD) {
-      // A terminal's signals reach the runtime's process group directly.
-      if (si.si_code != SI_KERNEL) ::kill(child, sig);
-      continue;
-    }
-    int wstatus;
-    if (::waitpid(child, &wstatus, WNOHANG) == child) return status_of(wstatus);
-  }
+  return forward_signals_until_exit(child, signals, reap::child);
 }
 
 }  // namespace

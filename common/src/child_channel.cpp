@@ -40,10 +40,11 @@ child_channel::child_channel() {
 }
 
 std::optional<child_report> child_channel::receive() {
+  const unique_fd fd = std::move(receive_);
   header h{};
-  if (read_full(receive_.get(), &h, sizeof h) != sizeof h) return std::nullopt;
+  if (read_full(fd.get(), &h, sizeof h) != sizeof h) return std::nullopt;
   child_report r{h.code, h.err, std::string(h.size, '\0')};
-  r.message.resize(read_full(receive_.get(), r.message.data(), h.size));
+  r.message.resize(read_full(fd.get(), r.message.data(), h.size));
   return r;
 }
 

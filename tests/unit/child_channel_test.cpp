@@ -9,7 +9,9 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
+#include <iterator>
 #include <string>
 
 namespace {
@@ -84,4 +86,19 @@ TEST_CASE("child channel: only the first report counts") {
   REQUIRE(r);
   CHECK(r->code == 1);
   CHECK(r->message == "first");
+}
+
+TEST_CASE("child channel: receiving closes the channel") {
+  const auto open_fds = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                         std::filesystem::directory_iterator());
+  };
+  const auto before = open_fds();
+  child_channel channel;
+  elements::send_child_report(channel.sender(), 0, 0, "x");
+  channel.keep_receiver();
+  CHECK(open_fds() == before + 1);
+  REQUIRE(channel.receive());
+  CHECK(open_fds() == before);
+  CHECK_FALSE(channel.receive());
 }

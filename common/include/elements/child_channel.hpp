@@ -30,7 +30,8 @@ class child_channel {
   void keep_receiver() { send_.reset(); }
 
   // The report, or nothing when every sending end closed without one.
-  // Blocks until then; retries when a signal interrupts it.
+  // Blocks until then; retries when a signal interrupts it. The channel is
+  // closed afterwards: one report per channel.
   std::optional<child_report> receive();
 
  private:
