@@ -95,7 +95,7 @@ int run_init(const plan& p, int close_when_started) {
     exec_command(p, report.sender());
   }
   report.keep_receiver();
-  // The pipe closes on a successful exec (O_CLOEXEC); a report means it
+  // The channel closes on a successful exec (O_CLOEXEC); a report means it
   // failed. Either way the channel is closed now: PID 1 holds only stdio.
   const std::optional<child_report> r = report.receive();
   if (!r && close_when_started >= 0) ::close(close_when_started);

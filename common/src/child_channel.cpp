@@ -1,6 +1,6 @@
 #include "elements/child_channel.hpp"
 
-#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -18,7 +18,7 @@ struct header {
   std::uint32_t size;
 };
 
-// Reads up to n bytes, fewer only at the end of the pipe.
+// Reads up to n bytes, fewer only when the other end is closed.
 std::size_t read_full(int fd, void* to, std::size_t n) {
   std::size_t got = 0;
   while (got < n) {
@@ -34,7 +34,7 @@ std::size_t read_full(int fd, void* to, std::size_t n) {
 
 child_channel::child_channel() {
   int fds[2];
-  check(::pipe2(fds, O_CLOEXEC), "create", "a pipe");
+  check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), "create", "a socket pair");
   receive_.reset(fds[0]);
   send_.reset(fds[1]);
 }
@@ -51,8 +51,13 @@ std::optional<child_report> child_channel::receive() {
 void send_child_report(int fd, int code, int err, std::string_view message) noexcept {
   header h{code, err, static_cast<std::uint32_t>(message.size())};
   iovec parts[2] = {{&h, sizeof h}, {const_cast<char*>(message.data()), message.size()}};
+  msghdr m{};
+  m.msg_iov = parts;
+  m.msg_iovlen = 2;
+  // MSG_NOSIGNAL: a parent that closed its end gets no report, and the
+  // child no SIGPIPE.
   ssize_t r;
-  do r = ::writev(fd, parts, 2);
+  do r = ::sendmsg(fd, &m, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
 }
 

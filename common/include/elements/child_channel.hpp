@@ -1,7 +1,8 @@
 // How a child process tells its parent why it failed, across fork: a code,
-// an errno and a message in one write on a close-on-exec pipe. The parent
-// reads after the child has exec'd or ended; nothing sent means success
-// (the pipe closed on exec, or the child ended without a word).
+// an errno and a message in one write on a close-on-exec socket pair, as
+// crun's sync socket. The parent reads after the child has exec'd or ended;
+// nothing sent means success (the socket closed on exec, or the child ended
+// without a word).
 #pragma once
 
 #include <optional>
@@ -21,11 +22,11 @@ struct child_report {
 // Made before fork; the child keeps the sending end, the parent the other.
 class child_channel {
  public:
-  child_channel();  // throws when no pipe can be made
+  child_channel();  // throws when no socket pair can be made
 
   int sender() const { return send_.get(); }
   // Called after fork, on each side, so that only the child holds the
-  // sending end and the parent sees the end of the pipe when it is gone.
+  // sending end and the parent sees the channel end when it is gone.
   void keep_sender() { receive_.reset(); }
   void keep_receiver() { send_.reset(); }
 
