@@ -8,11 +8,9 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -227,7 +225,7 @@ int run_container(const run_request& req) {
   }
 
   // Signals wait in a queue from here on: the FUSE threads and the container
-  // inherit the mask, and the main thread takes them with sigwaitinfo.
+  // inherit the mask, and the main thread takes them as it waits.
   const sigset_t signals = forwarded_signals();
   check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");
 
