@@ -51,6 +51,27 @@ struct shrink_only {
   }
 };
 
+// One row per compressor: its name for --compression and in messages, its
+// libsquashfs id and the levels it takes (max 0: none).
+struct choice {
+  std::string_view name;
+  compressor kind;
+  SQFS_COMPRESSOR id;
+  unsigned min, max;
+};
+constexpr choice choices[] = {
+    {"zstd", compressor::zstd, SQFS_COMP_ZSTD, SQFS_ZSTD_MIN_LEVEL, SQFS_ZSTD_MAX_LEVEL},
+    {"xz", compressor::xz, SQFS_COMP_XZ, SQFS_XZ_MIN_LEVEL, SQFS_XZ_MAX_LEVEL},
+    {"gzip", compressor::gzip, SQFS_COMP_GZIP, SQFS_GZIP_MIN_LEVEL, SQFS_GZIP_MAX_LEVEL},
+    {"lz4", compressor::lz4, SQFS_COMP_LZ4, 0, 0},
+};
+
+const choice& choice_of(compressor kind) {
+  for (const auto& c : choices)
+    if (c.kind == kind) return c;
+  return choices[0];
+}
+
 }  // namespace
 
 void sqfs_compressor_deleter::operator()(sqfs_compressor_t* c) const {
@@ -58,37 +79,12 @@ void sqfs_compressor_deleter::operator()(sqfs_compressor_t* c) const {
 }
 
 std::string compression::to_string() const {
-  std::string name;
-  switch (kind) {
-    case compressor::zstd:
-      name = "zstd";
-      break;
-    case compressor::xz:
-      name = "xz";
-      break;
-    case compressor::gzip:
-      name = "gzip";
-      break;
-    case compressor::lz4:
-      name = "lz4";
-      break;
-  }
+  std::string name(choice_of(kind).name);
   if (level) name += ":" + std::to_string(*level);
   return name;
 }
 
 compression parse_compression(std::string_view text) {
-  struct choice {
-    std::string_view name;
-    compressor kind;
-    unsigned min, max;
-  };
-  static constexpr choice choices[] = {
-      {"zstd", compressor::zstd, SQFS_ZSTD_MIN_LEVEL, SQFS_ZSTD_MAX_LEVEL},
-      {"xz", compressor::xz, SQFS_XZ_MIN_LEVEL, SQFS_XZ_MAX_LEVEL},
-      {"gzip", compressor::gzip, SQFS_GZIP_MIN_LEVEL, SQFS_GZIP_MAX_LEVEL},
-      {"lz4", compressor::lz4, 0, 0},
-  };
   const auto colon = text.find(':');
   const std::string_view name = text.substr(0, colon);
   for (const auto& c : choices) {
@@ -113,17 +109,7 @@ compression parse_compression(std::string_view text) {
 }
 
 SQFS_COMPRESSOR compressor_id(compressor c) {
-  switch (c) {
-    case compressor::zstd:
-      return SQFS_COMP_ZSTD;
-    case compressor::xz:
-      return SQFS_COMP_XZ;
-    case compressor::gzip:
-      return SQFS_COMP_GZIP;
-    case compressor::lz4:
-      return SQFS_COMP_LZ4;
-  }
-  return SQFS_COMP_ZSTD;
+  return choice_of(c).id;
 }
 
 compressor_ptr make_compressor(const compression& c, std::uint32_t block_size, bool uncompress) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "elements/error.hpp"
+#include "elements/syntax.hpp"
 #include "image_config.hpp"
 
 namespace elements::builder {
@@ -29,13 +30,6 @@ std::string pointer_token(std::string_view key) {
       out += c;
   }
   return out;
-}
-
-bool is_element_name(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '.' ||
-           c == '-';
-  });
 }
 
 class reader {
@@ -77,7 +71,7 @@ class reader {
     fields(doc, "", {"$schema", "name", "from", "build", "desktop", "updateInformation", "run"});
     if (!doc.contains("name")) fail("", "missing required field \"name\"");
     def_.name = string(doc["name"], "/name");
-    if (!is_element_name(def_.name) || def_.name == "." || def_.name == "..")
+    if (!is_element_name(def_.name))
       fail("/name", "must match [0-9A-Za-z_+.-]+ (it names the file, NAME.AppImage)");
     if (doc.contains("from")) def_.from = string(doc["from"], "/from");
     if (doc.contains("build")) build(doc["build"]);

@@ -14,6 +14,7 @@
 #include "digest.hpp"
 #include "elements/error.hpp"
 #include "elements/expand.hpp"
+#include "elements/syntax.hpp"
 #include "elements/unique_fd.hpp"
 #include "spool.hpp"
 
@@ -68,7 +69,8 @@ class static_names {
     warnings.push_back("/run" + where + ": \"" + text + "\" needs the values of a run; " + instead);
     return std::nullopt;
   }
-  static bool to_bool(const std::string& v) { return v == "1" || v == "true" || v == "yes"; }
+  // As the runtime reads the bool words: any case, anything else false.
+  static bool to_bool(const std::string& v) { return parse_bool(v).value_or(false); }
 
  private:
   std::map<std::string, std::string> names_;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "elements/error.hpp"
+#include "elements/process.hpp"
 #include "elements/read_file.hpp"
 #include "elements/unique_fd.hpp"
 #include "output_file.hpp"
@@ -36,16 +37,10 @@ unique_fd memory_file(const char* name) {
 }  // namespace
 
 void require_tool(const host_tool& tool, std::string_view why) {
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (!dirs.empty()) {
-    const auto colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + std::string(tool.name);
-    if (::access(candidate.c_str(), X_OK) == 0) return;
-  }
-  not_found(tool, why);
+  // As posix_spawnp searches when run_tool starts it.
+  if (find_program(tool.name, path_or_default(std::getenv("PATH")), empty_entry::current_dir)
+          .empty())
+    not_found(tool, why);
 }
 
 tool_result run_tool(const host_tool& tool, const std::vector<std::string>& args,
@@ -80,7 +75,7 @@ tool_result run_tool(const host_tool& tool, const std::vector<std::string>& args
     if (errno != EINTR) throw_errno("wait for", name);
 
   tool_result r;
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.status = status_of(status);
   r.out = read_from_start(out.get(), "the output of " + name);
   r.err = read_from_start(err.get(), "the output of " + name);
   return r;

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "elements/error.hpp"
+#include "elements/syntax.hpp"
 
 namespace elements::builder {
 namespace {
@@ -38,13 +39,6 @@ std::string literal(std::string_view s) {
     out += c;
   }
   return out;
-}
-
-bool is_env_name(std::string_view s) {
-  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
 }
 
 bool is_root_user(std::string_view user) {
@@ -113,7 +107,7 @@ std::vector<std::string> apply_image_config(json& run, const image_config& image
     for (const auto& entry : image.env) {
       const auto eq = entry.find('=');
       const std::string name = entry.substr(0, eq);
-      if (eq == std::string::npos || !is_env_name(name)) {
+      if (eq == std::string::npos || !is_identifier(name)) {
         warnings.push_back(from + ": the image's environment entry \"" + entry +
                            "\" is not NAME=value; it is left out");
         continue;

@@ -19,8 +19,10 @@
 #include <optional>
 
 #include "container.hpp"
+#include "elements/child_channel.hpp"
 #include "elements/error.hpp"
 #include "elements/private_dir.hpp"
+#include "elements/process.hpp"
 #include "elements/read_file.hpp"
 #include "overlay_diff.hpp"
 #include "remove_tree.hpp"
@@ -34,19 +36,6 @@ namespace fs = std::filesystem;
 
 // The container's name in the runtime's terms; the instance makes the id unique.
 constexpr const char* step_name = "elements-pack-step";
-
-std::string find_program(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = std::string(path && *path ? path : "") + ":/usr/bin:/usr/sbin:/bin:/sbin";
-  std::size_t i = 0;
-  while (i <= dirs.size()) {
-    std::size_t j = std::min(dirs.find(':', i), dirs.size());
-    const std::string candidate = dirs.substr(i, j - i) + "/" + name;
-    if (j > i && ::access(candidate.c_str(), X_OK) == 0) return candidate;
-    i = j + 1;
-  }
-  return {};
-}
 
 std::string read_optional(const char* path) {
   try {
@@ -115,16 +104,6 @@ void write_payload(const node_ptr& rootfs, const fs::path& path) {
   squashfs_options opts;
   opts.comp = parse_compression("lz4");
   write_squashfs(fd.get(), 0, root, opts);
-}
-
-// What the child tells the parent at its end.
-struct child_report {
-  int status = -1;  // the command's exit status; -1: the container did not run
-};
-
-void send(int fd, const child_report& r, const std::string& message) {
-  (void)!::write(fd, &r, sizeof r);
-  (void)!::write(fd, message.data(), message.size());
 }
 
 struct child_setup {
@@ -196,7 +175,8 @@ runtime::plan step_plan(const child_setup& c) {
 
 [[noreturn]] void step_child(const child_setup& c) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  child_report report;
+  // The command's exit status; -1: the container did not run.
+  int status = -1;
   try {
     const bool in_user_namespace = ::geteuid() != 0;
     if (in_user_namespace) enter_step_user_namespace(c);
@@ -213,20 +193,20 @@ runtime::plan step_plan(const child_setup& c) {
     req.mount = runtime::parse_mount_request(runtime::host_env(*c.host, "ELEMENTS_MOUNT"));
     req.privileged = !in_user_namespace && c.host->privileged;
     req.in_user_namespace = in_user_namespace;
-    report.status = runtime::run_container(req);
+    status = runtime::run_container(req);
     // By now a tmpfs may cover the work folder's path: reach it by its fd.
     const std::string upper = "/proc/self/fd/" + std::to_string(c.work_fd) + "/" + data_folder +
                               "/" + runtime::persist_upper_path(p.id);
-    if (report.status == 0) write_overlay_diff(upper, c.diff_fd);
+    if (status == 0) write_overlay_diff(upper, c.diff_fd);
     // Files the step gave to subordinate ids may be the namespace's alone to remove.
     runtime::remove_tree(c.work_fd, data_folder);
     runtime::remove_tree(c.work_fd, cache_folder);
-    send(c.report_fd, report, "");
+    send_child_report(c.report_fd, status, 0, {});
     _exit(0);
   } catch (const std::exception& e) {
     runtime::remove_tree(c.work_fd, data_folder);
     runtime::remove_tree(c.work_fd, cache_folder);
-    send(c.report_fd, report, e.what());
+    send_child_report(c.report_fd, status, 0, e.what());
     _exit(1);
   }
 }
@@ -253,7 +233,7 @@ void map_subordinate_ids(pid_t child, const id_mapping& ids) {
     int ws = 0;
     while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+    if (status_of(ws) != 0)
       throw error(program + " failed to map the subordinate ids " + std::to_string(r.start) + "+" +
                       std::to_string(r.count) +
                       " (hint: check /etc/subuid and /etc/subgid, or remove the caller's ranges "
@@ -291,13 +271,12 @@ void stream_output(int fd, const step_run_options& options, pid_t child) {
 // The pipes between the build and the step's process.
 struct step_pipes {
   unique_fd out_read, out_write;            // the command's output
-  unique_fd report_read, report_write;      // child_report and its message
+  child_channel report;                     // why the step failed, if it did
   unique_fd unshared_read, unshared_write;  // the child made its user namespace
   unique_fd mapped_read, mapped_write;      // newuidmap/newgidmap ran
 
   step_pipes() {
     for (auto [read, write] : {std::pair{&out_read, &out_write},
-                               {&report_read, &report_write},
                                {&unshared_read, &unshared_write},
                                {&mapped_read, &mapped_write}}) {
       int fds[2];
@@ -309,7 +288,7 @@ struct step_pipes {
   // Once the child has its copies.
   void close_child_ends() {
     out_write.reset();
-    report_write.reset();
+    report.keep_receiver();
     unshared_write.reset();
     mapped_read.reset();
   }
@@ -317,7 +296,7 @@ struct step_pipes {
 
 // The step's process, with its output going to the parent, which prefixes
 // each line.
-pid_t start_step(const child_setup& c, const step_pipes& pipes) {
+pid_t start_step(const child_setup& c, step_pipes& pipes) {
   std::fflush(nullptr);
   const pid_t child = check(::fork(), "start", "the build step");
   if (child == 0) {
@@ -325,6 +304,7 @@ pid_t start_step(const child_setup& c, const step_pipes& pipes) {
     ::dup2(null.get(), 0);
     ::dup2(pipes.out_write.get(), 1);
     ::dup2(pipes.out_write.get(), 2);
+    pipes.report.keep_sender();
     step_child(c);
   }
   return child;
@@ -353,22 +333,16 @@ int wait_step(pid_t child) {
 }
 
 // The child's report: throws naming the step unless the command succeeded.
-void check_step_report(int report_fd, int ws, const step_run_options& options) {
-  child_report r;
-  std::string message;
-  if (::read(report_fd, &r, sizeof r) == sizeof r) {
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(report_fd, buf, sizeof buf)) > 0)
-      message.append(buf, static_cast<std::size_t>(n));
-  } else {
-    message = "the step's process ended without a report (" +
+void check_step_report(child_channel& report, int ws, const step_run_options& options) {
+  const std::optional<child_report> r = report.receive();
+  const std::string message =
+      r ? r->message
+        : "the step's process ended without a report (" +
               std::string(WIFSIGNALED(ws) ? ::strsignal(WTERMSIG(ws)) : "no status") + ")";
-  }
   const std::string& which = options.what;
   if (!message.empty()) throw error(which + ": " + message, exit_build_failed);
-  if (r.status != 0)
-    throw error(which + " failed: the command exited with status " + std::to_string(r.status),
+  if (r->code != 0)
+    throw error(which + " failed: the command exited with status " + std::to_string(r->code),
                 exit_build_failed);
 }
 
@@ -413,8 +387,11 @@ id_mapping caller_id_mapping() {
   const std::string name = pw ? pw->pw_name : "";
   auto uids = find_id_range(read_optional("/etc/subuid"), name, uid);
   auto gids = find_id_range(read_optional("/etc/subgid"), name, ::getegid());
-  m.newuidmap = find_program("newuidmap");
-  m.newgidmap = find_program("newgidmap");
+  // The system folders after PATH: a PATH without them still finds the setuid tools.
+  const char* path = std::getenv("PATH");
+  const std::string dirs = std::string(path ? path : "") + ":/usr/bin:/usr/sbin:/bin:/sbin";
+  m.newuidmap = find_program("newuidmap", dirs);
+  m.newgidmap = find_program("newgidmap", dirs);
   if (uids && gids && !m.newuidmap.empty() && !m.newgidmap.empty()) {
     m.uids = uids;
     m.gids = gids;
@@ -453,7 +430,7 @@ unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
   c.work = work.path;
   c.work_fd = work_fd.get();
   c.diff_fd = diff.get();
-  c.report_fd = pipes.report_write.get();
+  c.report_fd = pipes.report.sender();
   c.mapped_read = pipes.mapped_read.get();
   c.unshared_write = pipes.unshared_write.get();
 
@@ -470,7 +447,7 @@ unique_fd run_build_step(const node_ptr& rootfs, const build_step& step,
   reap.dismiss();
   interrupted = pending_signal;
 
-  check_step_report(pipes.report_read.get(), ws, options);
+  check_step_report(pipes.report, ws, options);
   check(::lseek(diff.get(), 0, SEEK_SET), "rewind", "the step's changes");
   return diff;
 }

@@ -10,6 +10,7 @@
 
 #include "elements/error.hpp"
 #include "elements/expand.hpp"
+#include "elements/syntax.hpp"
 
 namespace elements::runtime {
 namespace {
@@ -19,14 +20,6 @@ constexpr std::string_view default_path =
 constexpr std::size_t instance_length = 12;  // a random instance, as DESIGN.md fixes
 constexpr std::size_t percent_length = 8;    // each % of a given instance name
 constexpr std::size_t hostname_max = 64;     // HOST_NAME_MAX: sethostname refuses more
-
-// Characters of names and instances; [a-z0-9] for the random ones.
-bool is_name(std::string_view s) {
-  return !s.empty() && s != "." && s != ".." && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '.' ||
-           c == '-';
-  });
-}
 
 std::string random_chars(std::size_t n) {
   static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -43,20 +36,6 @@ std::string random_chars(std::size_t n) {
       if (buf[i] < 252) out += alphabet[buf[i] % 36];
   }
   return out;
-}
-
-bool is_int(std::string_view s) {
-  std::size_t i = (!s.empty() && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
-  return i < s.size() && std::all_of(s.begin() + static_cast<long>(i), s.end(),
-                                     [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// true/1/yes and false/0/no/"" (DESIGN.md section 2), any case.
-std::optional<bool> to_bool(std::string v) {
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (v == "true" || v == "1" || v == "yes") return true;
-  if (v == "false" || v == "0" || v == "no" || v.empty()) return false;
-  return std::nullopt;
 }
 
 // Joins a relative path to the caller's directory. Only "." and empty
@@ -212,7 +191,7 @@ std::string typed(const arg_spec& a, const std::string& v, const host_context& h
       if (!is_int(v)) throw usage_error(who + ": \"" + v + "\" is not an integer (see --help)");
       return v;
     case arg_type::bool_: {
-      auto b = to_bool(v);
+      auto b = parse_bool(v);
       if (!b) throw usage_error(who + ": \"" + v + "\" is not true or false (see --help)");
       return *b ? "1" : "0";
     }
@@ -289,7 +268,7 @@ reserved_words scan_reserved(const std::vector<std::string>& args) {
         r.exec_id = a.substr(16);
       else if (i + 1 < args.size())
         r.exec_id = args[++i];
-      if (r.exec_id.empty() || r.exec_id == "--" || !is_name(r.exec_id))
+      if (r.exec_id.empty() || r.exec_id == "--" || !is_element_name(r.exec_id))
         throw usage_error(
             "--elements-exec: give the ELEMENTS_ID of a running instance, then -- and the "
             "command (--elements-exec NAME.INSTANCE -- CMD...)");
@@ -350,7 +329,7 @@ std::string make_instance(const arg_value* given) {
       out += random_chars(percent_length);
     else
       out += c;
-  if (!is_name(out))
+  if (!is_element_name(out))
     throw usage_error(display(*given->arg) + ": \"" + *given->value +
                       "\" is not an instance name (use letters, digits, _ + . - and % for "
                       "random characters)");
@@ -419,7 +398,7 @@ void fill_env(const spec& s, const std::vector<arg_value>& values, const host_co
     if (e.type == arg_type::int_ && !is_int(v))
       throw usage_error(where + ": \"" + v + "\" is not an integer");
     if (e.type == arg_type::bool_) {
-      auto b = to_bool(v);
+      auto b = parse_bool(v);
       if (!b) throw usage_error(where + ": \"" + v + "\" is not true/1/yes or false/0/no");
       v = *b ? "1" : "0";
     }

@@ -8,11 +8,9 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -20,6 +18,7 @@
 #include <string>
 
 #include "debug_log.hpp"
+#include "elements/child_channel.hpp"
 #include "elements/error.hpp"
 #include "elements/private_dir.hpp"
 #include "fd_passing.hpp"
@@ -27,6 +26,7 @@
 #include "instance.hpp"
 #include "output.hpp"
 #include "rootfs.hpp"
+#include "signal_forwarding.hpp"
 #include "squash_extract.hpp"
 #include "squash_mount.hpp"
 
@@ -75,7 +75,8 @@ void loopback_up() {
 }
 
 // The child after fork: PID 1 of the new PID namespace. Everything it fails
-// at goes back to the parent over `report` so the parent prints the cause.
+// at goes back to the parent over `report` (a child_channel's sending end) so
+// the parent prints the cause.
 [[noreturn]] void container_main(const run_request& req, rootfs_inputs& in, int ready, int report,
                                  instance_claim& instance, unique_fd channel) {
   // Before any process of the container exists: not dumpable, so container
@@ -110,16 +111,11 @@ void loopback_up() {
     if (in.privileged) drop_capabilities();
     _exit(run_init(p, report));
   } catch (const error& e) {
-    int status = e.status();
-    std::string msg = e.what();
-    (void)!::write(report, &status, sizeof status);
-    (void)!::write(report, msg.data(), msg.size());
-    _exit(status);
+    send_child_report(report, e.status(), e.code().value(), e.what());
+    _exit(e.status());
   } catch (const std::exception& e) {
-    int status = exit_start_failed;
-    (void)!::write(report, &status, sizeof status);
-    (void)!::write(report, e.what(), std::strlen(e.what()));
-    _exit(status);
+    send_child_report(report, exit_start_failed, 0, e.what());
+    _exit(exit_start_failed);
   }
 }
 
@@ -171,25 +167,13 @@ void bind_host_dir(int fd, const char* where) {
 // Forwards signals to the container and returns its exit status; meanwhile
 // takes the container's namespaces from init and answers --elements-exec.
 int wait_for_container(pid_t child, const sigset_t& signals, instance_claim& instance) {
-  unique_fd sfd(check(::signalfd(-1, &signals, SFD_CLOEXEC), "watch", "signals"));
-  for (;;) {
-    pollfd fds[3] = {
-        {sfd.get(), POLLIN, 0}, {instance.channel(), POLLIN, 0}, {instance.listener(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) continue;
-    if (fds[1].revents) instance.receive_namespaces();
-    if (fds[2].revents & POLLIN) instance.answer_clients();
-    if (!(fds[0].revents & POLLIN)) continue;
-    signalfd_siginfo si{};
-    if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
-    if (si.ssi_signo != SIGCHLD) {
-      // A terminal's signals (SI_KERNEL) reach the container's processes directly.
-      if (si.ssi_code != SI_KERNEL) ::kill(child, static_cast<int>(si.ssi_signo));
-      continue;
-    }
-    int wstatus;
-    if (::waitpid(child, &wstatus, WNOHANG) == child)
-      return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  }
+  return forward_signals_until_exit(
+      child, signals, reap::child,
+      {{[&] { return instance.channel(); }, [&](short) { instance.receive_namespaces(); }},
+       {[&] { return instance.listener(); },
+        [&](short revents) {
+          if (revents & POLLIN) instance.answer_clients();
+        }}});
 }
 
 // The payload's way in, decided once before anything is set up.
@@ -300,17 +284,16 @@ std::unique_ptr<mounted_payload> stage_payload(const run_request& req, payload_r
 // end its report arrives on.
 struct started_container {
   pid_t child = -1;
-  unique_fd report_read;
+  child_channel report;
 };
 
 started_container start_container(const run_request& req, rootfs_inputs& in,
                                   instance_claim& instance) {
   const plan& p = *req.p;
-  int ready[2], report[2];
+  int ready[2];
   check(::pipe2(ready, O_CLOEXEC), "create", "a pipe");
-  check(::pipe2(report, O_CLOEXEC), "create", "a pipe");
-  unique_fd ready_read(ready[0]), ready_write(ready[1]), report_read(report[0]),
-      report_write(report[1]);
+  unique_fd ready_read(ready[0]), ready_write(ready[1]);
+  child_channel report;
   unique_fd channel = instance.open_channel(p);
 
   // The first child after unshare(CLONE_NEWPID) is PID 1 of the new namespace.
@@ -319,29 +302,16 @@ started_container start_container(const run_request& req, rootfs_inputs& in,
   pid_t child = check(::fork(), "start", "the container");
   if (child == 0) {
     ready_write.reset();
-    report_read.reset();
-    container_main(req, in, ready_read.get(), report_write.get(), instance, std::move(channel));
+    report.keep_sender();
+    container_main(req, in, ready_read.get(), report.sender(), instance, std::move(channel));
   }
   ready_read.reset();
-  report_write.reset();
+  report.keep_receiver();
   channel.reset();
   in.bind_sources.clear();
 
   check(static_cast<int>(::write(ready_write.get(), "g", 1)), "start", "the container");
-  return {child, std::move(report_read)};
-}
-
-// What the container side reported before its end: the run's error.
-void throw_reported_error(const unique_fd& report_read) {
-  int reported = 0;
-  if (::read(report_read.get(), &reported, sizeof reported) == sizeof reported) {
-    std::string msg;
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(report_read.get(), buf, sizeof buf)) > 0)
-      msg.append(buf, static_cast<std::size_t>(n));
-    throw error(msg, reported);
-  }
+  return {child, std::move(report)};
 }
 
 }  // namespace
@@ -357,7 +327,7 @@ int run_container(const run_request& req) {
   payload_route route = choose_route(req);  // the mount path, decided once as data
 
   // Signals wait in a queue from here on: the FUSE threads and the container
-  // inherit the mask, and the main thread takes them with sigwaitinfo.
+  // inherit the mask, and the main thread takes them as it waits.
   const sigset_t signals = forwarded_signals();
   check(::sigprocmask(SIG_BLOCK, &signals, nullptr), "block", "signals");
 
@@ -372,11 +342,12 @@ int run_container(const run_request& req) {
   // FUSE threads start here, before a PID namespace forbids new ones.
   std::unique_ptr<mounted_payload> payload = stage_payload(req, route, host);
 
-  const started_container c = start_container(req, in, instance);  // PID 1 of its namespace
+  started_container c = start_container(req, in, instance);  // PID 1 of its namespace
   const int status = wait_for_container(c.child, signals, instance);
   debug::step("container exited with " + std::to_string(status));
   payload.reset();
-  throw_reported_error(c.report_read);  // why the container side could not start, if so
+  // Why the container side could not start, if it could not.
+  if (auto r = c.report.receive()) throw error(r->message, r->code);
   if (output) output->deliver();
   return status;
 }

@@ -17,26 +17,13 @@
 
 #include "elements/error.hpp"
 #include "elements/private_dir.hpp"
+#include "elements/process.hpp"
 #include "fd_passing.hpp"
 #include "fuse_server.hpp"
 #include "squash_mount.hpp"
 
 namespace elements::runtime {
 namespace {
-
-std::string find_program(std::string_view name) {
-  const char* env = std::getenv("PATH");
-  std::string_view dirs = env && *env ? env : "/usr/local/bin:/usr/bin:/bin";
-  while (!dirs.empty()) {
-    const auto colon = dirs.find(':');
-    const std::string_view dir = dirs.substr(0, colon);
-    dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
-    if (dir.empty()) continue;
-    std::string candidate = std::string(dir) + "/" + std::string(name);
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
 
 // The per-user runtime dir first: nothing else may list it, and a container
 // that covers /tmp does not hide it.
@@ -201,7 +188,7 @@ fusermount_pending::~fusermount_pending() {
 std::unique_ptr<fusermount_pending> fusermount_prepare(const payload_file& file,
                                                        const host_folders& folders) {
   helper_args a;
-  a.fusermount = find_program("fusermount3");
+  a.fusermount = find_program("fusermount3", path_or_default(std::getenv("PATH")));
   if (a.fusermount.empty()) return nullptr;
 
   const std::string base = file.path.substr(file.path.rfind('/') + 1);

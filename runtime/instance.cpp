@@ -23,6 +23,7 @@
 #include "elements/error.hpp"
 #include "fd_passing.hpp"
 #include "init.hpp"
+#include "signal_forwarding.hpp"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77  // Linux 6.5

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -14,11 +13,12 @@
 
 #include "elements/error.hpp"
 #include "elements/private_dir.hpp"
+#include "elements/process.hpp"
 #include "elements/read_file.hpp"
 #include "elements/unique_fd.hpp"
-#include "init.hpp"
 #include "mount_plan.hpp"
 #include "output.hpp"
+#include "signal_forwarding.hpp"
 #include "squash_extract.hpp"
 
 extern char** environ;
@@ -297,17 +297,10 @@ std::string find_runtime(const std::string& name) {
     return name;
   }
   // runc lives in /usr/sbin, which a user's PATH often lacks.
-  const char* path = std::getenv("PATH");
-  const std::string dirs = std::string(path && *path ? path : "/usr/local/bin:/usr/bin:/bin") +
-                           ":/usr/local/sbin:/usr/sbin:/sbin";
-  for (std::size_t start = 0; start <= dirs.size();) {
-    std::size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string candidate = dirs.substr(start, end - start);
-    candidate = (candidate.empty() ? "." : candidate) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
+  const std::string dirs =
+      std::string(path_or_default(std::getenv("PATH"))) + ":/usr/local/sbin:/usr/sbin:/sbin";
+  if (std::string found = find_program(name, dirs, empty_entry::current_dir); !found.empty())
+    return found;
   throw error("ELEMENTS_OCI_RUNTIME=" + name + ": not found in PATH or the sbin folders" + hint);
 }
 
@@ -333,19 +326,7 @@ int run_forwarding(const std::vector<std::string>& args, bool quiet) {
     ::execv(argv[0], argv.data());
     _exit(exit_not_executable);
   }
-  for (;;) {
-    siginfo_t si{};
-    const int sig = ::sigwaitinfo(&signals, &si);
-    if (sig < 0) continue;
-    if (sig != SIGCHLD) {
-      // A terminal's signals reach the runtime's process group directly.
-      if (si.si_code != SI_KERNEL) ::kill(child, sig);
-      continue;
-    }
-    int wstatus;
-    if (::waitpid(child, &wstatus, WNOHANG) == child)
-      return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  }
+  return forward_signals_until_exit(child, signals, reap::child);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "elements/error.hpp"
+#include "elements/process.hpp"
 #include "elements/read_file.hpp"
 #include "elements/unique_fd.hpp"
 #include "sha256.hpp"
@@ -100,8 +101,7 @@ gpgv_result run_gpgv(const std::string& key_packets, const std::string& signatur
   int wstatus = 0;
   while (::waitpid(pid, &wstatus, 0) < 0)
     if (errno != EINTR) throw_errno("wait for", "gpgv");
-  return {WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus),
-          read_from_start(status.get(), "the status of gpgv"),
+  return {status_of(wstatus), read_from_start(status.get(), "the status of gpgv"),
           read_from_start(messages.get(), "the messages of gpgv")};
 }
 

@@ -57,20 +57,6 @@ std::uint64_t blocks_decompressed() {
   return decompressed.load(std::memory_order_relaxed);
 }
 
-const char* to_string(mount_method m) {
-  switch (m) {
-    case mount_method::kernel:
-      return "kernel";
-    case mount_method::fuse:
-      return "fuse";
-    case mount_method::extract:
-      return "extract";
-    case mount_method::directory:
-      return "directory";
-  }
-  return "?";
-}
-
 void open_squash(sqfs* fs, int fd, const std::string& path, std::uint64_t offset) {
   check_superblock(fd, path, offset);
   const std::string where = path + ": the payload at offset " + std::to_string(offset);

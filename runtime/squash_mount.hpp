@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "elements/enum_table.hpp"
 #include "elements/unique_fd.hpp"
 #include "host_context.hpp"
 #include "payload_file.hpp"
@@ -15,7 +16,14 @@
 namespace elements::runtime {
 
 enum class mount_method { kernel, fuse, extract, directory };
-const char* to_string(mount_method m);
+// The names ELEMENTS_MOUNT and --elements-debug use.
+inline constexpr enum_name<mount_method> mount_methods[] = {{mount_method::kernel, "kernel"},
+                                                            {mount_method::fuse, "fuse"},
+                                                            {mount_method::extract, "extract"},
+                                                            {mount_method::directory, "directory"}};
+constexpr const char* to_string(mount_method m) {
+  return name_of(mount_methods, m);
+}
 
 // A payload made visible as a directory tree (AppRun, .elements/, rootfs/).
 // Destruction unmounts / stops serving; mounts made inside a private mount

@@ -6,6 +6,7 @@
 
 #include "elements/error.hpp"
 #include "elements/expand.hpp"
+#include "elements/syntax.hpp"
 
 namespace elements {
 namespace {
@@ -65,46 +66,16 @@ class validator {
     return out;
   }
 
-  template <typename E>
-  E one_of(const json& v, const std::string& ptr,
-           const std::vector<std::pair<std::string_view, E>>& choices) const {
-    std::string list;
-    for (const auto& [n, e] : choices) {
-      if (v.is_string() && v.get<std::string>() == n) return e;
-      list += (list.empty() ? "" : ", ") + std::string(n);
-    }
-    fail(ptr, "must be one of " + list);
+  template <typename E, std::size_t N>
+  E one_of(const json& v, const std::string& ptr, const enum_name<E> (&table)[N]) const {
+    if (v.is_string())
+      if (auto e = value_of(table, v.get<std::string>())) return *e;
+    fail(ptr, "must be one of " + names_of(table));
   }
 
  private:
   std::string prefix_;
 };
-
-bool is_identifier(const std::string& s, bool allow_dash) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || (allow_dash && c == '-');
-  });
-}
-
-bool is_element_name(const std::string& s) {
-  return !s.empty() && s != "." && s != ".." && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '.' ||
-           c == '-';
-  });
-}
-
-bool is_int(const std::string& s) {
-  std::size_t i = (!s.empty() && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
-  return i < s.size() && std::all_of(s.begin() + static_cast<long>(i), s.end(),
-                                     [](char c) { return c >= '0' && c <= '9'; });
-}
-
-bool is_bool_word(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s == "true" || s == "1" || s == "yes" || s == "false" || s == "0" || s == "no" ||
-         s.empty();
-}
 
 // A literal value (no expansion in it) must already have its type; an
 // expanded one is checked by the runtime once expanded.
@@ -113,7 +84,7 @@ void check_literal(const validator& v, const std::string& value, arg_type type,
   if (value.find('$') != std::string::npos) return;
   if (type == arg_type::int_ && !is_int(value))
     v.fail(ptr, "\"" + value + "\" is not an integer, as the type is int");
-  if (type == arg_type::bool_ && !is_bool_word(value))
+  if (type == arg_type::bool_ && !parse_bool(value))
     v.fail(ptr, "\"" + value + "\" is not a bool (true, 1, yes, false, 0, no or \"\")");
 }
 
@@ -121,11 +92,6 @@ void check_literal(const validator& v, const std::string& value, arg_type type,
 bool is_reserved_env(const std::string& name) {
   return name.rfind("ELEMENTS_", 0) == 0;
 }
-
-const std::vector<std::pair<std::string_view, arg_type>> arg_types = {{"str", arg_type::str},
-                                                                      {"int", arg_type::int_},
-                                                                      {"bool", arg_type::bool_},
-                                                                      {"path", arg_type::path}};
 
 arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
   v.object(a, ptr,
@@ -196,20 +162,6 @@ arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
 
 }  // namespace
 
-const char* to_string(arg_type t) {
-  switch (t) {
-    case arg_type::str:
-      return "str";
-    case arg_type::int_:
-      return "int";
-    case arg_type::bool_:
-      return "bool";
-    case arg_type::path:
-      return "path";
-  }
-  return "str";
-}
-
 spec parse_spec(const json& doc, const std::string& pointer_prefix) {
   validator v(pointer_prefix);
   v.object(
@@ -232,9 +184,7 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
     s.workdir = v.expandable(doc["workdir"], "/workdir");
     if (s.workdir.empty() || s.workdir[0] != '/') v.fail("/workdir", "must be an absolute path");
   }
-  if (doc.contains("user"))
-    s.user = v.one_of<user_mode>(doc["user"], "/user",
-                                 {{"root", user_mode::root}, {"keep", user_mode::keep}});
+  if (doc.contains("user")) s.user = v.one_of(doc["user"], "/user", user_modes);
 
   if (doc.contains("args")) {
     const auto& args = doc["args"];
@@ -319,14 +269,8 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
     }
   }
   if (doc.contains("resolvConf")) s.resolv_conf = v.boolean(doc["resolvConf"], "/resolvConf");
-  if (doc.contains("network"))
-    s.network = v.one_of<network_mode>(
-        doc["network"], "/network", {{"host", network_mode::host}, {"none", network_mode::none}});
-  if (doc.contains("writable"))
-    s.writable = v.one_of<writable_mode>(doc["writable"], "/writable",
-                                         {{"none", writable_mode::none},
-                                          {"tmpfs", writable_mode::tmpfs},
-                                          {"persist", writable_mode::persist}});
+  if (doc.contains("network")) s.network = v.one_of(doc["network"], "/network", network_modes);
+  if (doc.contains("writable")) s.writable = v.one_of(doc["writable"], "/writable", writable_modes);
   if (doc.contains("hostname")) s.hostname = v.expandable(doc["hostname"], "/hostname");
   if (doc.contains("ps1Color")) {
     const auto& c = doc["ps1Color"];
@@ -341,7 +285,7 @@ json to_json(const spec& s) {
   json doc = {{"version", s.version}, {"name", s.name}, {"command", s.command}};
   if (!s.description.empty()) doc["description"] = s.description;
   doc["workdir"] = s.workdir;
-  doc["user"] = s.user == user_mode::keep ? "keep" : "root";
+  doc["user"] = to_string(s.user);
   json args = json::array();
   for (const auto& a : s.args) {
     json j = {{"name", a.name}};
@@ -388,10 +332,8 @@ json to_json(const spec& s) {
     doc["binds"] = std::move(binds);
   }
   if (s.resolv_conf) doc["resolvConf"] = true;
-  doc["network"] = s.network == network_mode::none ? "none" : "host";
-  doc["writable"] = s.writable == writable_mode::none    ? "none"
-                    : s.writable == writable_mode::tmpfs ? "tmpfs"
-                                                         : "persist";
+  doc["network"] = to_string(s.network);
+  doc["writable"] = to_string(s.writable);
   doc["hostname"] = s.hostname;
   if (s.ps1_color != 0) doc["ps1Color"] = s.ps1_color;
   return doc;

@@ -56,3 +56,18 @@ TEST_CASE("the image config is the run a run without arguments gets", "[unit]") 
         "keeps it as written");
   CHECK(warnings[1].rfind("/run/env/FROM_HOST:", 0) == 0);
 }
+
+TEST_CASE("the image config reads the bool words as the runtime does", "[unit]") {
+  const definition def = parse_definition(R"({"name": "web", "from": "scratch", "run": {
+    "command": ["/bin/httpd"],
+    "args": [{"name": "loud", "env": "LOUD", "type": "bool", "default": "TRUE"},
+             {"name": "quiet", "env": "QUIET", "type": "bool", "default": "No"}],
+    "env": {"ON": {"value": "Yes", "type": "bool"}, "OFF": {"value": "", "type": "bool"}}
+  }})",
+                                          "/tmp/element.json");
+  std::vector<std::string> warnings;
+  const json c = oci_image_config(def, warnings);
+  CHECK(c["Env"] == json({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                          "OFF=0", "ON=1", "LOUD=1", "QUIET=0", "ELEMENTS_NAME=web"}));
+  CHECK(warnings.empty());
+}

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "elements/enum_table.hpp"
+
 namespace elements {
 
 enum class arg_type { str, int_, bool_, path };
@@ -17,6 +19,32 @@ enum class arg_kind { env, bind, instance, output };
 enum class network_mode { host, none };
 enum class writable_mode { none, tmpfs, persist };
 enum class user_mode { root, keep };
+
+// The names the spec gives each value, in the order messages list them.
+inline constexpr enum_name<arg_type> arg_types[] = {{arg_type::str, "str"},
+                                                    {arg_type::int_, "int"},
+                                                    {arg_type::bool_, "bool"},
+                                                    {arg_type::path, "path"}};
+inline constexpr enum_name<network_mode> network_modes[] = {{network_mode::host, "host"},
+                                                            {network_mode::none, "none"}};
+inline constexpr enum_name<writable_mode> writable_modes[] = {{writable_mode::none, "none"},
+                                                              {writable_mode::tmpfs, "tmpfs"},
+                                                              {writable_mode::persist, "persist"}};
+inline constexpr enum_name<user_mode> user_modes[] = {{user_mode::root, "root"},
+                                                      {user_mode::keep, "keep"}};
+
+constexpr const char* to_string(arg_type t) {
+  return name_of(arg_types, t);
+}
+constexpr const char* to_string(network_mode m) {
+  return name_of(network_modes, m);
+}
+constexpr const char* to_string(writable_mode m) {
+  return name_of(writable_modes, m);
+}
+constexpr const char* to_string(user_mode m) {
+  return name_of(user_modes, m);
+}
 
 struct arg_spec {
   std::string name;
@@ -69,7 +97,5 @@ spec parse_spec(const nlohmann::json& doc, const std::string& pointer_prefix = "
 
 // The spec as the JSON document it came from (round-trips through parse_spec).
 nlohmann::json to_json(const spec& s);
-
-const char* to_string(arg_type t);
 
 }  // namespace elements
