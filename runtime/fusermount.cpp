@@ -188,7 +188,7 @@ fusermount_pending::~fusermount_pending() {
 std::unique_ptr<fusermount_pending> fusermount_prepare(const payload_file& file,
                                                        const host_folders& folders) {
   helper_args a;
-  a.fusermount = find_program("fusermount3", path_or_default(std::getenv("PATH")));
+  a.fusermount = find_program("fusermount3", folders.path);
   if (a.fusermount.empty()) return nullptr;
 
   const std::string base = file.path.substr(file.path.rfind('/') + 1);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "elements/error.hpp"
+#include "elements/process.hpp"
 
 extern char** environ;
 
@@ -68,6 +69,8 @@ host_folders folders_of(const host_context& host) {
   f.runtime = host_env(host, "XDG_RUNTIME_DIR").value_or("");
   auto tmp = host_env(host, "TMPDIR");
   f.temp = tmp && tmp->starts_with('/') ? *tmp : "/tmp";
+  const auto path = host_env(host, "PATH");
+  f.path = path_or_default(path ? path->c_str() : nullptr);
   return f;
 }
 

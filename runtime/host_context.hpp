@@ -45,6 +45,7 @@ struct host_folders {
   std::string cache;    // ${XDG_CACHE_HOME:-$HOME/.cache}: the extract cache; "" if none
   std::string runtime;  // $XDG_RUNTIME_DIR as given (checked where it is used)
   std::string temp;     // $TMPDIR when absolute, else /tmp
+  std::string path;     // $PATH, or the default search path: where host tools are found
 };
 
 host_folders folders_of(const host_context& host);

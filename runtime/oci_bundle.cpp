@@ -287,7 +287,7 @@ std::string parent_of(const std::string& path) {
 }
 
 // The runtime's executable: a path, or a name looked up in PATH.
-std::string find_runtime(const std::string& name) {
+std::string find_runtime(const std::string& name, const std::string& path) {
   const std::string hint =
       " (hint: install runc or crun, give its path, or unset ELEMENTS_OCI_RUNTIME to use the "
       "built-in runtime)";
@@ -297,8 +297,7 @@ std::string find_runtime(const std::string& name) {
     return name;
   }
   // runc lives in /usr/sbin, which a user's PATH often lacks.
-  const std::string dirs =
-      std::string(path_or_default(std::getenv("PATH"))) + ":/usr/local/sbin:/usr/sbin:/sbin";
+  const std::string dirs = path + ":/usr/local/sbin:/usr/sbin:/sbin";
   if (std::string found = find_program(name, dirs, empty_entry::current_dir); !found.empty())
     return found;
   throw error("ELEMENTS_OCI_RUNTIME=" + name + ": not found in PATH or the sbin folders" + hint);
@@ -369,7 +368,7 @@ void write_oci_bundle(const run_request& req, const std::string& given) {
 }
 
 int run_in_oci_runtime(const run_request& req, const std::string& runtime) {
-  const std::string exe = find_runtime(runtime);
+  const std::string exe = find_runtime(runtime, req.folders.path);
   const plan& p = *req.p;
   // Held from here on, so an interrupt while the bundle is written still
   // finds it removed below, and one after reaches the container.

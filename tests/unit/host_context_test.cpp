@@ -7,6 +7,7 @@
 #include "../../runtime/cli.hpp"
 #include "container.hpp"
 #include "elements/error.hpp"
+#include "elements/process.hpp"
 #include "mount_path.hpp"
 
 using namespace elements;
@@ -84,6 +85,11 @@ TEST_CASE("folders_of follows the XDG Base Directory rules", "[unit]") {
     CHECK(f.data == "/home/u/.local/share");
     CHECK(f.cache == "/home/u/.cache");
     CHECK(f.temp == "/tmp");
+  }
+  SECTION("PATH, where host tools are found: as given, else the default search path") {
+    CHECK(folders_of(with_env({"PATH=/opt/bin:/usr/bin"})).path == "/opt/bin:/usr/bin");
+    CHECK(folders_of(with_env({})).path == default_path);
+    CHECK(folders_of(with_env({"PATH="})).path == default_path);
   }
   SECTION("XDG_RUNTIME_DIR is passed on as given, to be checked where it is used") {
     CHECK(folders_of(with_env({"XDG_RUNTIME_DIR=rel"})).runtime == "rel");
