@@ -250,14 +250,10 @@ pack_options parse_pack_cli(int argc, char** argv) {
   o.quiet = r.count("quiet") > 0;
   if (r.count("progress")) {
     const auto p = r["progress"].as<std::string>();
-    if (p == "auto")
-      o.progress = progress_mode::automatic;
-    else if (p == "always")
-      o.progress = progress_mode::always;
-    else if (p == "never")
-      o.progress = progress_mode::never;
-    else
-      throw usage_error("--progress: \"" + p + "\" is not one of auto, always, never");
+    const auto mode = value_of(progress_modes, p);
+    if (!mode)
+      throw usage_error("--progress: \"" + p + "\" is not one of " + names_of(progress_modes));
+    o.progress = *mode;
   }
   return o;
 }

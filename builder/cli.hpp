@@ -6,11 +6,15 @@
 #include <optional>
 #include <string>
 
+#include "elements/enum_table.hpp"
 #include "squashfs_writer.hpp"
 
 namespace elements::builder {
 
 enum class progress_mode { automatic, always, never };
+inline constexpr enum_name<progress_mode> progress_modes[] = {{progress_mode::automatic, "auto"},
+                                                              {progress_mode::always, "always"},
+                                                              {progress_mode::never, "never"}};
 
 struct command;  // commands.hpp
 

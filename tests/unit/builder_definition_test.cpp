@@ -285,7 +285,11 @@ TEST_CASE("the command line takes one definition and checks its values", "[unit]
   CHECK_THROWS_WITH(parse({"a", "b"}), Catch::StartsWith("one DEFINITION at a time"));
   CHECK_THROWS_WITH(parse({"--bogus", "a"}), Catch::Contains("bogus"));
   CHECK_THROWS_WITH(parse({"--progress", "often", "a"}),
-                    Catch::StartsWith("--progress: \"often\""));
+                    "--progress: \"often\" is not one of auto, always, never");
+  for (auto [word, mode] : {std::pair{"auto", progress_mode::automatic},
+                            {"always", progress_mode::always},
+                            {"never", progress_mode::never}})
+    CHECK(parse({"--progress", word, "a"}).progress == mode);
   CHECK_THROWS_WITH(parse({"--source-date-epoch", "-5", "a"}),
                     Catch::StartsWith("--source-date-epoch: \"-5\""));
   CHECK_THROWS_WITH(parse_epoch("99999999999", "SOURCE_DATE_EPOCH"),
