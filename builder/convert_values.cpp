@@ -4,6 +4,7 @@
 
 #include "convert_def.hpp"
 #include "convert_words.hpp"
+#include "elements/syntax.hpp"
 
 namespace elements::builder::dotdef {
 
@@ -14,10 +15,9 @@ std::vector<std::string> words(const contents& c, std::string_view text, const o
   return std::move(*w);
 }
 
+// The spec's bool words, but a header line must say which: "" is refused.
 bool boolean(const contents& c, const std::string& value, const origin& here) {
-  const std::string v = lower(value);
-  if (v == "true" || v == "yes" || v == "1") return true;
-  if (v == "false" || v == "no" || v == "0") return false;
+  if (const auto b = parse_bool(value); b && !value.empty()) return *b;
   c.fail(here.line, here.what + ": \"" + value + "\" is not true or false");
 }
 
