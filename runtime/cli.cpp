@@ -1,3 +1,7 @@
+// What the words given mean: typed arg values, defaults and the instance,
+// expanded into the plan's command, environment and binds (DESIGN.md
+// sections 2 and 3). The words themselves are read in cli_words.cpp and
+// cli_reserved.cpp.
 #include "cli.hpp"
 
 #include <sys/random.h>
@@ -8,6 +12,7 @@
 #include <cstring>
 #include <map>
 
+#include "cli_words.hpp"
 #include "elements/error.hpp"
 #include "elements/expand.hpp"
 #include "elements/syntax.hpp"
@@ -71,101 +76,6 @@ std::string var_name(const std::string& arg_name) {
   return n;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-[[noreturn]] void unknown_option(const spec& s, const std::string& word) {
-  std::string hint = "see --help";
-  if (word.rfind("--", 0) == 0) {
-    const std::size_t eq = word.find('=');
-    const std::string given = word.substr(2, eq == std::string::npos ? eq : eq - 2);
-    for (const auto& a : s.args)
-      if (!a.positional && edit_distance(given, a.name) <= 2) {
-        hint = "did you mean --" + a.name + "?";
-        break;
-      }
-    if (given.rfind("appimage-", 0) == 0) hint = "see --appimage-help";
-  }
-  throw usage_error(word + ": unknown option (" + hint + ")");
-}
-
-const arg_spec* find_short(const spec& s, char c) {
-  for (const auto& a : s.args)
-    if (!a.positional && a.short_name.size() == 1 && a.short_name[0] == c) return &a;
-  return nullptr;
-}
-
-// Reads the words before "--" the way getopt_long does: "--name VALUE",
-// "--name=VALUE", "-x VALUE", "-xVALUE", bundled flags ("-vq", "-vqp8080"),
-// and positionals in order; a value-taking option takes the next word
-// whatever it looks like. "-5" is a positional when no short option is a
-// digit, as in Python's argparse. Returns the word given to each arg by name
-// (the last one when an option repeats), untyped.
-//
-// Not cxxopts: it is small itself, but it calls std::locale::classic(),
-// which links all of libstdc++'s locale facets into the static runtime
-// (+630 KiB stripped, 40% of its budget), for a grammar this short.
-std::map<std::string, std::string> parse_words(const spec& s,
-                                               const std::vector<std::string>& words) {
-  std::map<std::string, std::string> given;
-  std::vector<const arg_spec*> positionals;
-  for (const auto& a : s.args)
-    if (a.positional) positionals.push_back(&a);
-  std::size_t next_positional = 0;
-
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    const std::string& w = words[i];
-    auto take_next = [&](const std::string& opt) -> std::string {
-      if (i + 1 == words.size()) throw usage_error(opt + ": needs a value (see --help)");
-      return words[++i];
-    };
-    if (w.size() >= 2 && w[0] == '-' && w[1] == '-') {
-      const std::size_t eq = w.find('=');
-      const std::string name = w.substr(2, eq == std::string::npos ? eq : eq - 2);
-      auto a = std::find_if(s.args.begin(), s.args.end(),
-                            [&](const arg_spec& x) { return !x.positional && x.name == name; });
-      if (a == s.args.end()) unknown_option(s, w);
-      if (eq != std::string::npos)
-        given[a->name] = w.substr(eq + 1);
-      else
-        given[a->name] = a->type == arg_type::bool_ ? "1" : take_next("--" + name);
-    } else if (w.size() >= 2 && w[0] == '-' &&
-               !(std::isdigit(static_cast<unsigned char>(w[1])) && !find_short(s, w[1]))) {
-      for (std::size_t j = 1; j < w.size(); ++j) {
-        const arg_spec* a = find_short(s, w[j]);
-        if (!a) unknown_option(s, "-" + std::string(1, w[j]));
-        if (a->type == arg_type::bool_) {
-          given[a->name] = "1";
-          continue;
-        }
-        given[a->name] = j + 1 < w.size() ? w.substr(j + 1) : take_next("-" + a->short_name);
-        break;
-      }
-    } else if (next_positional < positionals.size()) {
-      given[positionals[next_positional++]->name] = w;
-    } else {
-      std::string why = positionals.empty()
-                            ? "this file takes no positional arguments"
-                            : "this file takes " + std::to_string(positionals.size()) + " at most";
-      throw usage_error("\"" + w + "\": unexpected argument (" + why +
-                        (s.extra_args ? "; words for the command go after --)" : "; see --help)"));
-    }
-  }
-  return given;
-}
-
 // What an arg ends up with: the word given, its default, or nothing.
 struct arg_value {
   const arg_spec* arg;
@@ -225,66 +135,6 @@ class env_list {
  private:
   std::vector<std::pair<std::string, std::string>> vars_;
 };
-
-// Reserved words found before "--" (DESIGN.md section 3), and what remains.
-struct reserved_words {
-  action what = action::run;
-  bool shell = false;
-  std::string exec_id;
-  std::vector<std::string> exec_argv;
-  std::string bundle_dir;
-  std::vector<std::string> words;  // for the spec's own args
-  std::vector<std::string> extra;  // after "--"
-};
-
-reserved_words scan_reserved(const std::vector<std::string>& args) {
-  reserved_words r;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--") {
-      r.extra.assign(args.begin() + static_cast<long>(i) + 1, args.end());
-      break;
-    }
-    if (a == "-h" || a == "--help") {
-      r.what = action::help;
-    } else if (a == "--elements-spec") {
-      if (r.what != action::help) r.what = action::spec;
-    } else if (a == "--elements-debug") {
-      // Taken here so it is no spec option; debug_requested decides.
-    } else if (a == "--elements-shell") {
-      r.shell = true;
-    } else if (a == "--elements-oci-bundle" || a.rfind("--elements-oci-bundle=", 0) == 0) {
-      if (a.size() > 21)
-        r.bundle_dir = a.substr(22);
-      else if (i + 1 < args.size())
-        r.bundle_dir = args[++i];
-      if (r.bundle_dir.empty() || r.bundle_dir == "--")
-        throw usage_error(
-            "--elements-oci-bundle: give the folder to write the bundle to "
-            "(--elements-oci-bundle DIR [ARGS...])");
-      if (r.what == action::run) r.what = action::oci_bundle;
-    } else if (a == "--elements-exec" || a.rfind("--elements-exec=", 0) == 0) {
-      if (a.size() > 15)
-        r.exec_id = a.substr(16);
-      else if (i + 1 < args.size())
-        r.exec_id = args[++i];
-      if (r.exec_id.empty() || r.exec_id == "--" || !is_element_name(r.exec_id))
-        throw usage_error(
-            "--elements-exec: give the ELEMENTS_ID of a running instance, then -- and the "
-            "command (--elements-exec NAME.INSTANCE -- CMD...)");
-      if (i + 1 < args.size() && args[i + 1] == "--") ++i;
-      r.exec_argv.assign(args.begin() + static_cast<long>(i) + 1, args.end());
-      if (r.exec_argv.empty())
-        throw usage_error("--elements-exec: give the command to run after -- (--elements-exec " +
-                          r.exec_id + " -- CMD...)");
-      if (r.what == action::run) r.what = action::exec;
-      break;
-    } else {
-      r.words.push_back(a);
-    }
-  }
-  return r;
-}
 
 // Names in spec strings resolve to arg values by arg name, then ELEMENTS_*,
 // then the host environment (DESIGN.md section 2).
@@ -438,6 +288,34 @@ void fill_binds(const spec& s, const std::vector<arg_value>& values, const host_
   }
 }
 
+void fill_output(const std::vector<arg_value>& values, plan& p) {
+  for (const auto& v : values) {
+    if (v.arg->kind != arg_kind::output || !v.value) continue;
+    // /out lands beside its destination, so that folder must exist now.
+    const std::string& out = *v.value;
+    const std::string parent = out.substr(0, std::max<std::size_t>(out.rfind('/'), 1));
+    struct stat st;
+    if (::stat(out.c_str(), &st) != 0 && (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
+      throw usage_error(display(*v.arg) + ": the folder \"" + parent +
+                        "\" does not exist (create it first)");
+    p.output = out;
+  }
+}
+
+// A shell in place of the command, its prompt coloured as the packager
+// chose (tens: intensity, units: colour), so it is told apart from the host's.
+void shell_in_place(const spec& s, const std::vector<std::string>& extra, plan& p) {
+  p.argv = {"/bin/sh"};
+  p.argv.insert(p.argv.end(), extra.begin(), extra.end());
+  std::string name = "\\u@" + s.name;
+  std::string prompt = s.ps1_color == 0
+                           ? name
+                           : "\\[\\e[" + std::to_string(s.ps1_color / 10) + ";3" +
+                                 std::to_string(s.ps1_color % 10) + "m\\]" + name + "\\[\\e[0m\\]";
+  std::erase_if(p.env, [](const std::string& e) { return e.rfind("PS1=", 0) == 0; });
+  p.env.push_back("PS1=" + prompt + ":\\w\\$ ");
+}
+
 }  // namespace
 
 void check_host_path(const std::string& path, const std::string& who) {
@@ -454,11 +332,6 @@ void check_host_path(const std::string& path, const std::string& who) {
   int mode = S_ISDIR(st.st_mode) ? R_OK | X_OK : R_OK;
   if (::access(path.c_str(), mode) != 0)
     throw usage_error(who + ": \"" + path + "\" is not readable by you (check its permissions)");
-}
-
-bool debug_requested(const std::vector<std::string>& args, const host_context& host) {
-  const auto options_end = std::find(args.begin(), args.end(), "--");  // the command's words follow
-  return debug_env(host) || std::find(args.begin(), options_end, "--elements-debug") != options_end;
 }
 
 invocation parse_command_line(const spec& s, const std::vector<std::string>& args,
@@ -498,36 +371,14 @@ invocation parse_command_line(const spec& s, const std::vector<std::string>& arg
     throw usage_error("/workdir: \"" + p.workdir + "\" is not an absolute path");
   fill_env(s, values, host, names, p);
   fill_binds(s, values, host, names, p);
-  for (const auto& v : values) {
-    if (v.arg->kind != arg_kind::output || !v.value) continue;
-    // /out lands beside its destination, so that folder must exist now.
-    const std::string& out = *v.value;
-    const std::string parent = out.substr(0, std::max<std::size_t>(out.rfind('/'), 1));
-    struct stat st;
-    if (::stat(out.c_str(), &st) != 0 && (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
-      throw usage_error(display(*v.arg) + ": the folder \"" + parent +
-                        "\" does not exist (create it first)");
-    p.output = out;
-  }
+  fill_output(values, p);
   p.user = s.user;
   p.network = s.network;
   p.writable = s.writable;
   p.resolv_conf = s.resolv_conf;
   p.shell = r.shell;
   p.ps1_color = s.ps1_color;
-  if (p.shell) {
-    // A shell in place of the command, its prompt coloured as the packager
-    // chose (tens: intensity, units: colour), so it is told apart from the host's.
-    p.argv = {"/bin/sh"};
-    p.argv.insert(p.argv.end(), r.extra.begin(), r.extra.end());
-    std::string name = "\\u@" + s.name;
-    std::string prompt = s.ps1_color == 0 ? name
-                                          : "\\[\\e[" + std::to_string(s.ps1_color / 10) + ";3" +
-                                                std::to_string(s.ps1_color % 10) + "m\\]" + name +
-                                                "\\[\\e[0m\\]";
-    std::erase_if(p.env, [](const std::string& e) { return e.rfind("PS1=", 0) == 0; });
-    p.env.push_back("PS1=" + prompt + ":\\w\\$ ");
-  }
+  if (p.shell) shell_in_place(s, r.extra, p);
   return inv;
 }
 

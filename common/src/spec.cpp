@@ -93,11 +93,8 @@ bool is_reserved_env(const std::string& name) {
   return name.rfind("ELEMENTS_", 0) == 0;
 }
 
-arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
-  v.object(a, ptr,
-           {"name", "short", "positional", "env", "bind", "instance", "output", "readOnly", "type",
-            "default", "required", "help"});
-  arg_spec out;
+// name, short, positional and type: what the arg is called and holds.
+void parse_arg_identity(const validator& v, const json& a, const std::string& ptr, arg_spec& out) {
   if (!a.contains("name")) v.fail(ptr, "missing required field \"name\"");
   out.name = v.string(a["name"], ptr + "/name");
   if (!is_identifier(out.name, true))
@@ -109,7 +106,10 @@ arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
   }
   if (a.contains("positional")) out.positional = v.boolean(a["positional"], ptr + "/positional");
   if (a.contains("type")) out.type = v.one_of(a["type"], ptr + "/type", arg_types);
+}
 
+// env, bind, instance or output: where the value goes; exactly one.
+void parse_arg_kind(const validator& v, const json& a, const std::string& ptr, arg_spec& out) {
   int kinds = 0;
   if (a.contains("env")) {
     ++kinds;
@@ -135,7 +135,11 @@ arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
     out.kind = kind;
   }
   if (kinds != 1) v.fail(ptr, "needs exactly one of \"env\", \"bind\", \"instance\", \"output\"");
+}
 
+// The fields that only make sense for some kinds and types, checked once
+// both are known; then default, required and help.
+void parse_arg_rest(const validator& v, const json& a, const std::string& ptr, arg_spec& out) {
   if (a.contains("readOnly")) {
     out.read_only = v.boolean(a["readOnly"], ptr + "/readOnly");
     if (out.kind != arg_kind::bind) v.fail(ptr + "/readOnly", "only applies to \"bind\" args");
@@ -157,18 +161,21 @@ arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
   else
     out.required = out.positional && !out.default_value;
   if (a.contains("help")) out.help = v.string(a["help"], ptr + "/help");
+}
+
+arg_spec parse_arg(const validator& v, const json& a, const std::string& ptr) {
+  v.object(a, ptr,
+           {"name", "short", "positional", "env", "bind", "instance", "output", "readOnly", "type",
+            "default", "required", "help"});
+  arg_spec out;
+  parse_arg_identity(v, a, ptr, out);
+  parse_arg_kind(v, a, ptr, out);
+  parse_arg_rest(v, a, ptr, out);
   return out;
 }
 
-}  // namespace
-
-spec parse_spec(const json& doc, const std::string& pointer_prefix) {
-  validator v(pointer_prefix);
-  v.object(
-      doc, "",
-      {"version", "name", "description", "command", "workdir", "user", "args", "extraArgs", "env",
-       "passEnv", "binds", "resolvConf", "network", "writable", "hostname", "ps1Color"});
-  spec s;
+// version, name, description, command, workdir and user.
+void parse_identity(const validator& v, const json& doc, spec& s) {
   if (!doc.contains("version")) v.fail("", "missing required field \"version\"");
   // Read as 64 bits: get<int>() would truncate 4294967297 to 1.
   if (!doc["version"].is_number_integer() || doc["version"].get<std::int64_t>() != 1)
@@ -185,42 +192,73 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
     if (s.workdir.empty() || s.workdir[0] != '/') v.fail("/workdir", "must be an absolute path");
   }
   if (doc.contains("user")) s.user = v.one_of(doc["user"], "/user", user_modes);
+}
 
+// What one arg must not share with the args before it.
+struct arg_set {
+  std::set<std::string> names, shorts, var_names;
+  int instances = 0, outputs = 0;
+  bool optional_positional_seen = false;
+
+  void add(const validator& v, const arg_spec& a, const std::string& ptr) {
+    if (a.name == "help" || a.name.rfind("elements-", 0) == 0 || a.name.rfind("appimage-", 0) == 0)
+      v.fail(ptr + "/name", "\"" + a.name + "\" is reserved by the runtime");
+    if (a.short_name == "h") v.fail(ptr + "/short", "-h is reserved for --help");
+    if (!names.insert(a.name).second)
+      v.fail(ptr + "/name", "duplicate arg name \"" + a.name + "\"");
+    // Expansions name "dry-run" as ${dry_run}, so the two would clash.
+    std::string var = a.name;
+    std::replace(var.begin(), var.end(), '-', '_');
+    if (!var_names.insert(var).second)
+      v.fail(ptr + "/name", "\"" + a.name + "\" clashes with another arg as ${" + var + "}");
+    if (a.kind == arg_kind::instance && ++instances > 1)
+      v.fail(ptr + "/instance", "only one arg can name the instance");
+    if (a.kind == arg_kind::output && ++outputs > 1)
+      v.fail(ptr + "/output", "only one arg can give the output path");
+    if (!a.short_name.empty() && !shorts.insert(a.short_name).second)
+      v.fail(ptr + "/short", "duplicate short option -" + a.short_name);
+    if (a.positional) {
+      if (a.required && optional_positional_seen)
+        v.fail(ptr, "a required positional cannot follow an optional one");
+      if (!a.required) optional_positional_seen = true;
+    }
+  }
+};
+
+// args and extraArgs: the command line the element offers.
+void parse_args(const validator& v, const json& doc, spec& s) {
   if (doc.contains("args")) {
     const auto& args = doc["args"];
     if (!args.is_array()) v.fail("/args", "must be an array");
-    std::set<std::string> names, shorts, var_names;
-    int instances = 0, outputs = 0;
-    bool optional_positional_seen = false;
+    arg_set seen;
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string ptr = "/args/" + std::to_string(i);
       arg_spec a = parse_arg(v, args[i], ptr);
-      if (a.name == "help" || a.name.rfind("elements-", 0) == 0 ||
-          a.name.rfind("appimage-", 0) == 0)
-        v.fail(ptr + "/name", "\"" + a.name + "\" is reserved by the runtime");
-      if (a.short_name == "h") v.fail(ptr + "/short", "-h is reserved for --help");
-      if (!names.insert(a.name).second)
-        v.fail(ptr + "/name", "duplicate arg name \"" + a.name + "\"");
-      // Expansions name "dry-run" as ${dry_run}, so the two would clash.
-      std::string var = a.name;
-      std::replace(var.begin(), var.end(), '-', '_');
-      if (!var_names.insert(var).second)
-        v.fail(ptr + "/name", "\"" + a.name + "\" clashes with another arg as ${" + var + "}");
-      if (a.kind == arg_kind::instance && ++instances > 1)
-        v.fail(ptr + "/instance", "only one arg can name the instance");
-      if (a.kind == arg_kind::output && ++outputs > 1)
-        v.fail(ptr + "/output", "only one arg can give the output path");
-      if (!a.short_name.empty() && !shorts.insert(a.short_name).second)
-        v.fail(ptr + "/short", "duplicate short option -" + a.short_name);
-      if (a.positional) {
-        if (a.required && optional_positional_seen)
-          v.fail(ptr, "a required positional cannot follow an optional one");
-        if (!a.required) optional_positional_seen = true;
-      }
+      seen.add(v, a, ptr);
       s.args.push_back(std::move(a));
     }
   }
   if (doc.contains("extraArgs")) s.extra_args = v.boolean(doc["extraArgs"], "/extraArgs");
+}
+
+env_spec parse_env_value(const validator& v, const json& val, const std::string& ptr) {
+  env_spec e;
+  if (val.is_string()) {
+    e.value = v.expandable(val, ptr);
+  } else if (val.is_object()) {
+    v.object(val, ptr, {"value", "type"});
+    if (!val.contains("value")) v.fail(ptr, "missing required field \"value\"");
+    e.value = v.expandable(val["value"], ptr + "/value");
+    if (val.contains("type")) e.type = v.one_of(val["type"], ptr + "/type", arg_types);
+    check_literal(v, e.value, e.type, ptr + "/value");
+  } else {
+    v.fail(ptr, "must be a string or {\"value\": ..., \"type\": ...}");
+  }
+  return e;
+}
+
+// env and passEnv: the variables the command sees.
+void parse_env(const validator& v, const json& doc, spec& s) {
   if (doc.contains("env")) {
     const auto& env = doc["env"];
     if (!env.is_object()) v.fail("/env", "must be an object of NAME: value");
@@ -228,19 +266,7 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
       const std::string ptr = "/env/" + key;
       if (!is_identifier(key, false)) v.fail(ptr, "is not an environment variable name");
       if (is_reserved_env(key)) v.fail(ptr, "is set by the runtime; choose another name");
-      env_spec e;
-      if (val.is_string()) {
-        e.value = v.expandable(val, ptr);
-      } else if (val.is_object()) {
-        v.object(val, ptr, {"value", "type"});
-        if (!val.contains("value")) v.fail(ptr, "missing required field \"value\"");
-        e.value = v.expandable(val["value"], ptr + "/value");
-        if (val.contains("type")) e.type = v.one_of(val["type"], ptr + "/type", arg_types);
-        check_literal(v, e.value, e.type, ptr + "/value");
-      } else {
-        v.fail(ptr, "must be a string or {\"value\": ..., \"type\": ...}");
-      }
-      s.env.emplace_back(key, std::move(e));
+      s.env.emplace_back(key, parse_env_value(v, val, ptr));
     }
   }
   if (doc.contains("passEnv")) {
@@ -249,25 +275,31 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
       if (!is_identifier(s.pass_env[i], false))
         v.fail("/passEnv/" + std::to_string(i), "is not an environment variable name");
   }
-  if (doc.contains("binds")) {
-    const auto& binds = doc["binds"];
-    if (!binds.is_array()) v.fail("/binds", "must be an array");
-    for (std::size_t i = 0; i < binds.size(); ++i) {
-      const std::string ptr = "/binds/" + std::to_string(i);
-      v.object(binds[i], ptr, {"source", "target", "readOnly"});
-      bind_spec b;
-      if (!binds[i].contains("source") || !binds[i].contains("target"))
-        v.fail(ptr, "needs \"source\" and \"target\"");
-      b.source = v.expandable(binds[i]["source"], ptr + "/source");
-      b.target = v.expandable(binds[i]["target"], ptr + "/target");
-      if (b.source.empty()) v.fail(ptr + "/source", "must name a host path");
-      if (b.target.empty() || b.target[0] != '/')
-        v.fail(ptr + "/target", "must be an absolute path");
-      if (binds[i].contains("readOnly"))
-        b.read_only = v.boolean(binds[i]["readOnly"], ptr + "/readOnly");
-      s.binds.push_back(std::move(b));
-    }
+}
+
+void parse_binds(const validator& v, const json& doc, spec& s) {
+  if (!doc.contains("binds")) return;
+  const auto& binds = doc["binds"];
+  if (!binds.is_array()) v.fail("/binds", "must be an array");
+  for (std::size_t i = 0; i < binds.size(); ++i) {
+    const std::string ptr = "/binds/" + std::to_string(i);
+    v.object(binds[i], ptr, {"source", "target", "readOnly"});
+    bind_spec b;
+    if (!binds[i].contains("source") || !binds[i].contains("target"))
+      v.fail(ptr, "needs \"source\" and \"target\"");
+    b.source = v.expandable(binds[i]["source"], ptr + "/source");
+    b.target = v.expandable(binds[i]["target"], ptr + "/target");
+    if (b.source.empty()) v.fail(ptr + "/source", "must name a host path");
+    if (b.target.empty() || b.target[0] != '/') v.fail(ptr + "/target", "must be an absolute path");
+    if (binds[i].contains("readOnly"))
+      b.read_only = v.boolean(binds[i]["readOnly"], ptr + "/readOnly");
+    s.binds.push_back(std::move(b));
   }
+}
+
+// resolvConf, network, writable, hostname and ps1Color: how the container
+// around the command looks.
+void parse_container(const validator& v, const json& doc, spec& s) {
   if (doc.contains("resolvConf")) s.resolv_conf = v.boolean(doc["resolvConf"], "/resolvConf");
   if (doc.contains("network")) s.network = v.one_of(doc["network"], "/network", network_modes);
   if (doc.contains("writable")) s.writable = v.one_of(doc["writable"], "/writable", writable_modes);
@@ -278,6 +310,22 @@ spec parse_spec(const json& doc, const std::string& pointer_prefix) {
       v.fail("/ps1Color", "must be an integer from 0 to 99");
     s.ps1_color = static_cast<int>(c.get<std::int64_t>());
   }
+}
+
+}  // namespace
+
+spec parse_spec(const json& doc, const std::string& pointer_prefix) {
+  validator v(pointer_prefix);
+  v.object(
+      doc, "",
+      {"version", "name", "description", "command", "workdir", "user", "args", "extraArgs", "env",
+       "passEnv", "binds", "resolvConf", "network", "writable", "hostname", "ps1Color"});
+  spec s;
+  parse_identity(v, doc, s);
+  parse_args(v, doc, s);
+  parse_env(v, doc, s);
+  parse_binds(v, doc, s);
+  parse_container(v, doc, s);
   return s;
 }
 
