@@ -62,16 +62,19 @@ std::vector<mount_target> mount_targets(const plan& p, const std::vector<bool>& 
   return targets;
 }
 
-std::vector<mount_op> plan_mounts(const plan& p, const mount_facts& facts) {
-  std::vector<mount_op> ops;
-  const bool none = p.writable == writable_mode::none;
-  // The caller could not have setuid files or devices of its own, so the
-  // image cannot give them either.
-  const std::uint64_t unpriv = facts.privileged ? 0 : MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-  const std::string lower = std::string(payload_dir) + "/rootfs";
+namespace {
 
-  // Mount points missing from the image are made in an overlay's upper layer;
-  // with "writable": "none" the overlay is then made read-only.
+// The caller could not have setuid files or devices of its own, so the image
+// cannot give them either.
+std::uint64_t unprivileged_attrs(const mount_facts& facts) {
+  return facts.privileged ? 0 : MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+}
+
+// Mount points missing from the image are made in an overlay's upper layer;
+// with "writable": "none" the overlay is then made read-only.
+void plan_root(const plan& p, const mount_facts& facts, std::vector<mount_op>& ops) {
+  const bool none = p.writable == writable_mode::none;
+  const std::string lower = std::string(payload_dir) + "/rootfs";
   if (none && !facts.targets_missing) {
     mount_op o = op(mount_kind::bind_image, lower, newroot_dir);
     o.flags = MS_BIND | MS_REC;
@@ -98,9 +101,11 @@ std::vector<mount_op> plan_mounts(const plan& p, const mount_facts& facts) {
   }
   if (none) {
     ops.push_back(op(mount_kind::remount_root_ro, {}, "/"));
-    ops.back().attrs = MOUNT_ATTR_RDONLY | unpriv;
+    ops.back().attrs = MOUNT_ATTR_RDONLY | unprivileged_attrs(facts);
   }
+}
 
+void plan_proc(const mount_facts& facts, std::vector<mount_op>& ops) {
   ops.push_back(
       fresh(mount_kind::proc, "proc", proc_mount_point.path, MS_NOSUID | MS_NODEV | MS_NOEXEC));
   // For a root caller the container's root is the host's: the kernel's knobs
@@ -112,7 +117,9 @@ std::vector<mount_op> plan_mounts(const plan& p, const mount_facts& facts) {
       ops.back().flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
       ops.back().read_only = true;
     }
+}
 
+void plan_dev(const mount_facts& facts, std::vector<mount_op>& ops) {
   ops.push_back(fresh(mount_kind::dev_tmpfs, "tmpfs", dev_mount_point.path,
                       MS_NOSUID | MS_STRICTATIME, "mode=755,size=1m"));
   for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
@@ -133,7 +140,9 @@ std::vector<mount_op> plan_mounts(const plan& p, const mount_facts& facts) {
                             {"/proc/self/fd/2", "stderr"},
                             {"/proc/kcore", "core"}})
     ops.push_back(op(mount_kind::dev_symlink, link, "/dev/" + std::string(name)));
+}
 
+void plan_tmp_and_sys(const plan& p, std::vector<mount_op>& ops) {
   ops.push_back(
       fresh(mount_kind::tmp, "tmpfs", tmp_mount_point.path, MS_NOSUID | MS_NODEV, "mode=1777"));
   // A fresh sysfs shows the network namespace it is mounted in, and may only
@@ -144,7 +153,10 @@ std::vector<mount_op> plan_mounts(const plan& p, const mount_facts& facts) {
   else
     ops.push_back(bind(mount_kind::sys_bind, "/sys", std::string(sys_mount_point.path), true,
                        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+}
 
+// The host's resolv.conf and hosts, and the folder for the run's results.
+void plan_host_files(const plan& p, const mount_facts& facts, std::vector<mount_op>& ops) {
   if (p.resolv_conf)
     for (std::size_t i = 0; i < std::size(host_file_mount_points); ++i)
       if (i == 0 ? facts.resolv_conf : facts.hosts) {
@@ -153,12 +165,29 @@ std::vector<mount_op> plan_mounts(const plan& p, const mount_facts& facts) {
         ops.back().index = i;
       }
   if (p.output)
-    ops.push_back(bind(mount_kind::out, out_dir, std::string(out_mount_point.path), false, unpriv));
+    ops.push_back(bind(mount_kind::out, out_dir, std::string(out_mount_point.path), false,
+                       unprivileged_attrs(facts)));
+}
+
+void plan_user_binds(const plan& p, const mount_facts& facts, std::vector<mount_op>& ops) {
   for (std::size_t i = 0; i < p.binds.size(); ++i) {
     const auto& b = p.binds[i];
-    ops.push_back(bind(mount_kind::user_bind, b.source, b.target, b.read_only, unpriv));
+    ops.push_back(
+        bind(mount_kind::user_bind, b.source, b.target, b.read_only, unprivileged_attrs(facts)));
     ops.back().index = i;
   }
+}
+
+}  // namespace
+
+std::vector<mount_op> plan_mounts(const plan& p, const mount_facts& facts) {
+  std::vector<mount_op> ops;
+  plan_root(p, facts, ops);
+  plan_proc(facts, ops);
+  plan_dev(facts, ops);
+  plan_tmp_and_sys(p, ops);
+  plan_host_files(p, facts, ops);
+  plan_user_binds(p, facts, ops);
   ops.push_back(op(mount_kind::pivot, {}, newroot_dir));
   return ops;
 }

@@ -185,14 +185,92 @@ const char* data_of(const mount_op& op) {
   return op.options.empty() ? nullptr : op.options.c_str();
 }
 
+void mount_root_bind(const mount_op& op, mount_state& st) {
+  check(::mount(op.source.c_str(), op.target.c_str(), nullptr, op.flags, nullptr), "bind",
+        op.source);
+  st.root.reset(
+      check(::open(op.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", op.target));
+}
+
+void mount_overlay(const mount_op& op, mount_state& st) {
+  for (const char* sub : {"/upper", "/work"})
+    if (::mkdir((op.source + sub).c_str(), 0755) != 0 && errno != EEXIST)
+      throw_errno("create", op.source + sub);
+  if (::mount(op.fstype.c_str(), op.target.c_str(), op.fstype.c_str(), op.flags, data_of(op)) !=
+      0) {
+    int err = errno;
+    std::string why = op.read_only ? "cannot mount an overlay to create the missing mount points"
+                                   : "cannot mount the writable overlay";
+    throw error(why + ": " + std::strerror(err) +
+                " (hint: overlayfs in a user namespace needs Linux 5.11 or later; create the "
+                "mount points in the image, or run as root)");
+  }
+  st.root.reset(
+      check(::open(op.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", op.target));
+}
+
+// A fresh proc, tmpfs or sysfs on a mount point the image may not replace.
+void mount_system(const mount_op& op, mount_state& st) {
+  const int root = st.root.get();
+  unique_fd at = system_mount_point(root, op.target);
+  mount_at(op.source.c_str(), at.get(), op.fstype.c_str(), op.flags, data_of(op), op.target);
+  if (op.kind == mount_kind::dev_tmpfs)
+    st.dev =
+        open_in_root(root, op.target, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+}
+
+void protect_proc_knob(const mount_op& op) {
+  // Before the pivot, through the /proc just mounted in the new root.
+  const std::string path = newroot_dir + op.target;
+  struct stat sb {};
+  if (::lstat(path.c_str(), &sb) != 0) return;  // not in this kernel
+  check(::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind", path);
+  check(::mount(nullptr, path.c_str(), nullptr, op.flags, nullptr), "make read-only", path);
+}
+
+void bind_dev_node(const mount_op& op, mount_state& st) {
+  unique_fd src(::open(op.source.c_str(), O_PATH | O_CLOEXEC));
+  if (!src) {
+    if (errno == ENOENT || errno == ENXIO) return;  // no /dev/tty on some hosts
+    throw_errno("open", op.source);
+  }
+  unique_fd dst(::openat(st.dev.get(), name_in_dev(op.target).c_str(),
+                         O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666));
+  if (!dst) throw_errno("create", op.target + " in the container");
+  dst.reset();
+  bind_fd(src.get(), st.root.get(), op.target, op.read_only, op.attrs, op.recursive);
+}
+
+// devpts and /dev/shm, on folders made in the container's own /dev.
+void mount_in_dev(const mount_op& op, mount_state& st) {
+  check(::mkdirat(st.dev.get(), name_in_dev(op.target).c_str(), op.mode), "create", op.target);
+  unique_fd at = open_in_root(st.root.get(), op.target, O_PATH | O_DIRECTORY);
+  mount_at(op.source.c_str(), at.get(), op.fstype.c_str(), op.flags, data_of(op), op.target);
+}
+
+void bind_host_dir(const mount_op& op, mount_state& st) {
+  // /sys is a system mount point whichever filesystem it gets.
+  unique_fd checked;
+  if (op.kind == mount_kind::sys_bind) checked = system_mount_point(st.root.get(), op.target);
+  unique_fd src(
+      check(::open(op.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", op.source));
+  bind_fd(src.get(), st.root.get(), op.target, op.read_only, op.attrs, op.recursive);
+}
+
+void pivot_into(const mount_op& op, int root) {
+  // pivot_root(".", ".") stacks the old root under the new one; detaching
+  // it leaves only the container's tree visible.
+  check(::fchdir(root), "enter", op.target);
+  check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root to", op.target);
+  check(::umount2(".", MNT_DETACH), "detach", "the host's root");
+  check(::chdir("/"), "enter", "/");
+}
+
 void apply(const mount_op& op, rootfs_inputs& in, mount_state& st) {
   const int root = st.root.get();
   switch (op.kind) {
     case mount_kind::bind_image:
-      check(::mount(op.source.c_str(), op.target.c_str(), nullptr, op.flags, nullptr), "bind",
-            op.source);
-      st.root.reset(
-          check(::open(op.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", op.target));
+      mount_root_bind(op, st);
       break;
     case mount_kind::overlay_layers:
       check(::mkdir(op.target.c_str(), op.mode), "create", op.target);
@@ -200,21 +278,7 @@ void apply(const mount_op& op, rootfs_inputs& in, mount_state& st) {
             "mount", op.target);
       break;
     case mount_kind::overlay:
-      for (const char* sub : {"/upper", "/work"})
-        if (::mkdir((op.source + sub).c_str(), 0755) != 0 && errno != EEXIST)
-          throw_errno("create", op.source + sub);
-      if (::mount(op.fstype.c_str(), op.target.c_str(), op.fstype.c_str(), op.flags, data_of(op)) !=
-          0) {
-        int err = errno;
-        std::string why = op.read_only
-                              ? "cannot mount an overlay to create the missing mount points"
-                              : "cannot mount the writable overlay";
-        throw error(why + ": " + std::strerror(err) +
-                    " (hint: overlayfs in a user namespace needs Linux 5.11 or later; create the "
-                    "mount points in the image, or run as root)");
-      }
-      st.root.reset(
-          check(::open(op.target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", op.target));
+      mount_overlay(op, st);
       break;
     case mount_kind::make_target:
       create_target(root, {op.target, op.directory});
@@ -225,57 +289,27 @@ void apply(const mount_op& op, rootfs_inputs& in, mount_state& st) {
     case mount_kind::proc:
     case mount_kind::dev_tmpfs:
     case mount_kind::tmp:
-    case mount_kind::sysfs: {
-      unique_fd at = system_mount_point(root, op.target);
-      mount_at(op.source.c_str(), at.get(), op.fstype.c_str(), op.flags, data_of(op), op.target);
-      if (op.kind == mount_kind::dev_tmpfs)
-        st.dev = open_in_root(root, op.target, O_PATH | O_DIRECTORY,
-                              RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+    case mount_kind::sysfs:
+      mount_system(op, st);
       break;
-    }
-    case mount_kind::protect_proc: {
-      // Before the pivot, through the /proc just mounted in the new root.
-      const std::string path = newroot_dir + op.target;
-      struct stat sb {};
-      if (::lstat(path.c_str(), &sb) != 0) break;  // not in this kernel
-      check(::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind", path);
-      check(::mount(nullptr, path.c_str(), nullptr, op.flags, nullptr), "make read-only", path);
+    case mount_kind::protect_proc:
+      protect_proc_knob(op);
       break;
-    }
-    case mount_kind::dev_node: {
-      unique_fd src(::open(op.source.c_str(), O_PATH | O_CLOEXEC));
-      if (!src) {
-        if (errno == ENOENT || errno == ENXIO) break;  // no /dev/tty on some hosts
-        throw_errno("open", op.source);
-      }
-      unique_fd dst(::openat(st.dev.get(), name_in_dev(op.target).c_str(),
-                             O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666));
-      if (!dst) throw_errno("create", op.target + " in the container");
-      dst.reset();
-      bind_fd(src.get(), root, op.target, op.read_only, op.attrs, op.recursive);
+    case mount_kind::dev_node:
+      bind_dev_node(op, st);
       break;
-    }
     case mount_kind::devpts:
-    case mount_kind::shm: {
-      check(::mkdirat(st.dev.get(), name_in_dev(op.target).c_str(), op.mode), "create", op.target);
-      unique_fd at = open_in_root(root, op.target, O_PATH | O_DIRECTORY);
-      mount_at(op.source.c_str(), at.get(), op.fstype.c_str(), op.flags, data_of(op), op.target);
+    case mount_kind::shm:
+      mount_in_dev(op, st);
       break;
-    }
     case mount_kind::dev_symlink:
       check(::symlinkat(op.source.c_str(), st.dev.get(), name_in_dev(op.target).c_str()), "create",
             op.target);
       break;
     case mount_kind::sys_bind:
-    case mount_kind::out: {
-      // /sys is a system mount point whichever filesystem it gets.
-      unique_fd checked;
-      if (op.kind == mount_kind::sys_bind) checked = system_mount_point(root, op.target);
-      unique_fd src(
-          check(::open(op.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open", op.source));
-      bind_fd(src.get(), root, op.target, op.read_only, op.attrs, op.recursive);
+    case mount_kind::out:
+      bind_host_dir(op, st);
       break;
-    }
     case mount_kind::host_file:
       attach_tree((op.index == 0 ? in.resolv_conf : in.hosts).get(), root, op.target, op.read_only,
                   op.attrs, op.recursive);
@@ -285,12 +319,7 @@ void apply(const mount_op& op, rootfs_inputs& in, mount_state& st) {
                   op.recursive);
       break;
     case mount_kind::pivot:
-      // pivot_root(".", ".") stacks the old root under the new one; detaching
-      // it leaves only the container's tree visible.
-      check(::fchdir(root), "enter", op.target);
-      check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root to", op.target);
-      check(::umount2(".", MNT_DETACH), "detach", "the host's root");
-      check(::chdir("/"), "enter", "/");
+      pivot_into(op, root);
       break;
   }
 }

@@ -105,6 +105,12 @@ class squash_reader {
                      std::uint64_t index, void* out);
   sqfs_err fragment(const sqfs_inode& file, sqfs_block*& block, std::size_t& tail);
   std::uint64_t directory_end() const;
+  // The typed rest of an inode whose header `cur` is at; `out.base` is read.
+  sqfs_err file_inode(int type, sqfs_md_cursor& cur, std::uint64_t end, sqfs_inode& out);
+  sqfs_err dir_inode(int type, sqfs_md_cursor& cur, std::uint64_t end, sqfs_inode& out);
+  sqfs_err symlink_inode(int type, sqfs_md_cursor& cur, std::uint64_t end, sqfs_inode& out);
+  sqfs_err special_inode(int type, sqfs_md_cursor& cur, std::uint64_t end, sqfs_inode& out);
+  sqfs_err check_inode(const sqfs_inode& in) const;
 
   sqfs* fs_;
   // Where the last read of a file's block list stopped, so that sequential

@@ -74,6 +74,117 @@ sqfs_err squash_reader::table_get(const sqfs_table& table, std::uint64_t count,
   return md_read(cur, out, table.each, table_start);
 }
 
+namespace {
+
+// A damaged count may not overflow the int the library keeps it in.
+int clamped_nlink(std::uint32_t nlink) {
+  return static_cast<int>(std::min<std::uint32_t>(nlink, 1u << 30));
+}
+
+}  // namespace
+
+sqfs_err squash_reader::file_inode(int type, sqfs_md_cursor& cur, std::uint64_t end,
+                                   sqfs_inode& out) {
+  auto& x = out.xtra;
+  if (type == SQUASHFS_REG_TYPE) {
+    squashfs_reg_inode r;
+    if (md_read(cur, &r, sizeof r, end) != SQFS_OK) return SQFS_ERR;
+    out.nlink = 1;
+    x.reg = {r.start_block, r.file_size, r.fragment, r.offset};
+    return SQFS_OK;
+  }
+  squashfs_lreg_inode r;
+  if (md_read(cur, &r, sizeof r, end) != SQFS_OK) return SQFS_ERR;
+  out.nlink = clamped_nlink(r.nlink);
+  x.reg = {r.start_block, r.file_size, r.fragment, r.offset};
+  out.xattr = r.xattr;
+  return SQFS_OK;
+}
+
+sqfs_err squash_reader::dir_inode(int type, sqfs_md_cursor& cur, std::uint64_t end,
+                                  sqfs_inode& out) {
+  auto& x = out.xtra;
+  if (type == SQUASHFS_DIR_TYPE) {
+    squashfs_dir_inode d;
+    if (md_read(cur, &d, sizeof d, end) != SQFS_OK) return SQFS_ERR;
+    out.nlink = clamped_nlink(d.nlink);
+    x.dir = {d.start_block, d.offset, d.file_size, 0, d.parent_inode};
+    return SQFS_OK;
+  }
+  squashfs_ldir_inode d;
+  if (md_read(cur, &d, sizeof d, end) != SQFS_OK) return SQFS_ERR;
+  out.nlink = clamped_nlink(d.nlink);
+  x.dir = {d.start_block, d.offset, d.file_size, d.i_count, d.parent_inode};
+  out.xattr = d.xattr;
+  return SQFS_OK;
+}
+
+sqfs_err squash_reader::symlink_inode(int type, sqfs_md_cursor& cur, std::uint64_t end,
+                                      sqfs_inode& out) {
+  squashfs_symlink_inode s;
+  if (md_read(cur, &s, sizeof s, end) != SQFS_OK || s.symlink_size == 0 ||
+      s.symlink_size > max_symlink)
+    return SQFS_ERR;
+  out.nlink = clamped_nlink(s.nlink);
+  out.xtra.symlink_size = s.symlink_size;
+  if (type == SQUASHFS_LSYMLINK_TYPE) {
+    // The extended inode's xattr index follows the target.
+    sqfs_md_cursor after = cur;
+    if (md_read(after, nullptr, s.symlink_size, end) != SQFS_OK ||
+        md_read(after, &out.xattr, sizeof out.xattr, end) != SQFS_OK)
+      return SQFS_ERR;
+  }
+  return SQFS_OK;
+}
+
+// Devices, FIFOs and sockets: the basic inodes are the start of the
+// extended ones.
+sqfs_err squash_reader::special_inode(int type, sqfs_md_cursor& cur, std::uint64_t end,
+                                      sqfs_inode& out) {
+  const bool device = type == SQUASHFS_BLKDEV_TYPE || type == SQUASHFS_CHRDEV_TYPE ||
+                      type == SQUASHFS_LBLKDEV_TYPE || type == SQUASHFS_LCHRDEV_TYPE;
+  if (device) {
+    squashfs_ldev_inode d{};
+    const bool extended = type >= SQUASHFS_LBLKDEV_TYPE;
+    if (md_read(cur, &d, extended ? sizeof d : sizeof(squashfs_dev_inode), end) != SQFS_OK)
+      return SQFS_ERR;
+    out.nlink = clamped_nlink(d.nlink);
+    out.xtra.dev.major = static_cast<int>((d.rdev >> 8) & 0xfff);
+    out.xtra.dev.minor = static_cast<int>((d.rdev & 0xff) | ((d.rdev >> 12) & 0xfff00));
+    if (extended) out.xattr = d.xattr;
+    return SQFS_OK;
+  }
+  squashfs_lipc_inode p{};
+  const bool extended = type >= SQUASHFS_LFIFO_TYPE;
+  if (md_read(cur, &p, extended ? sizeof p : sizeof(squashfs_ipc_inode), end) != SQFS_OK)
+    return SQFS_ERR;
+  out.nlink = clamped_nlink(p.nlink);
+  if (extended) out.xattr = p.xattr;
+  return SQFS_OK;
+}
+
+// What later reads index with the inode's fields must lie inside the image.
+sqfs_err squash_reader::check_inode(const sqfs_inode& in) const {
+  const auto& sb = fs_->sb;
+  if (in.xattr != SQUASHFS_INVALID_XATTR &&
+      (!has_xattrs() || in.xattr >= fs_->xattr_info.xattr_ids))
+    return SQFS_ERR;
+  if (S_ISREG(in.base.mode)) {
+    const auto& r = in.xtra.reg;
+    if (r.start_block > sb.inode_table_start) return SQFS_ERR;
+    if (r.frag_idx != SQUASHFS_INVALID_FRAG &&
+        (r.frag_idx >= sb.fragments || r.frag_off >= sb.block_size))
+      return SQFS_ERR;
+  }
+  if (S_ISDIR(in.base.mode)) {
+    const auto& d = in.xtra.dir;
+    if (d.dir_size < 3 || d.offset >= metadata_size) return SQFS_ERR;
+    if (d.dir_size > 3 && d.start_block >= directory_end() - sb.directory_table_start)
+      return SQFS_ERR;
+  }
+  return SQFS_OK;
+}
+
 sqfs_err squash_reader::inode(sqfs_inode_id id, sqfs_inode& out) {
   const auto& sb = fs_->sb;
   out = {};
@@ -88,96 +199,29 @@ sqfs_err squash_reader::inode(sqfs_inode_id id, sqfs_inode& out) {
   if (type < SQUASHFS_DIR_TYPE || type > SQUASHFS_LSOCKET_TYPE) return SQFS_ERR;
   // Only the permission bits come from the mode field; the type says the rest.
   out.base.mode = static_cast<std::uint16_t>((out.base.mode & 07777) | sqfs_mode(type));
+  // Each typed inode starts with the header again.
   cur = start;
-  auto typed = [&](auto& x) { return md_read(cur, &x, sizeof x, end) == SQFS_OK; };
-  auto& x = out.xtra;
+  sqfs_err err = SQFS_ERR;
   switch (type) {
-    case SQUASHFS_REG_TYPE: {
-      squashfs_reg_inode r;
-      if (!typed(r)) return SQFS_ERR;
-      out.nlink = 1;
-      x.reg = {r.start_block, r.file_size, r.fragment, r.offset};
+    case SQUASHFS_REG_TYPE:
+    case SQUASHFS_LREG_TYPE:
+      err = file_inode(type, cur, end, out);
       break;
-    }
-    case SQUASHFS_LREG_TYPE: {
-      squashfs_lreg_inode r;
-      if (!typed(r)) return SQFS_ERR;
-      out.nlink = static_cast<int>(std::min<std::uint32_t>(r.nlink, 1u << 30));
-      x.reg = {r.start_block, r.file_size, r.fragment, r.offset};
-      out.xattr = r.xattr;
+    case SQUASHFS_DIR_TYPE:
+    case SQUASHFS_LDIR_TYPE:
+      err = dir_inode(type, cur, end, out);
       break;
-    }
-    case SQUASHFS_DIR_TYPE: {
-      squashfs_dir_inode d;
-      if (!typed(d)) return SQFS_ERR;
-      out.nlink = static_cast<int>(std::min<std::uint32_t>(d.nlink, 1u << 30));
-      x.dir = {d.start_block, d.offset, d.file_size, 0, d.parent_inode};
-      break;
-    }
-    case SQUASHFS_LDIR_TYPE: {
-      squashfs_ldir_inode d;
-      if (!typed(d)) return SQFS_ERR;
-      out.nlink = static_cast<int>(std::min<std::uint32_t>(d.nlink, 1u << 30));
-      x.dir = {d.start_block, d.offset, d.file_size, d.i_count, d.parent_inode};
-      out.xattr = d.xattr;
-      break;
-    }
     case SQUASHFS_SYMLINK_TYPE:
-    case SQUASHFS_LSYMLINK_TYPE: {
-      squashfs_symlink_inode s;
-      if (!typed(s) || s.symlink_size == 0 || s.symlink_size > max_symlink) return SQFS_ERR;
-      out.nlink = static_cast<int>(std::min<std::uint32_t>(s.nlink, 1u << 30));
-      x.symlink_size = s.symlink_size;
-      if (type == SQUASHFS_LSYMLINK_TYPE) {
-        sqfs_md_cursor after = cur;
-        if (md_read(after, nullptr, s.symlink_size, end) != SQFS_OK ||
-            md_read(after, &out.xattr, sizeof out.xattr, end) != SQFS_OK)
-          return SQFS_ERR;
-      }
+    case SQUASHFS_LSYMLINK_TYPE:
+      err = symlink_inode(type, cur, end, out);
       break;
-    }
-    case SQUASHFS_BLKDEV_TYPE:
-    case SQUASHFS_CHRDEV_TYPE:
-    case SQUASHFS_LBLKDEV_TYPE:
-    case SQUASHFS_LCHRDEV_TYPE: {
-      squashfs_ldev_inode d{};
-      const bool extended = type >= SQUASHFS_LBLKDEV_TYPE;
-      if (extended ? !typed(d) : md_read(cur, &d, sizeof(squashfs_dev_inode), end) != SQFS_OK)
-        return SQFS_ERR;
-      out.nlink = static_cast<int>(std::min<std::uint32_t>(d.nlink, 1u << 30));
-      x.dev.major = static_cast<int>((d.rdev >> 8) & 0xfff);
-      x.dev.minor = static_cast<int>((d.rdev & 0xff) | ((d.rdev >> 12) & 0xfff00));
-      if (extended) out.xattr = d.xattr;
+    default:  // devices, FIFOs and sockets, basic and extended
+      err = special_inode(type, cur, end, out);
       break;
-    }
-    default: {  // FIFO and socket, basic and extended
-      squashfs_lipc_inode p{};
-      const bool extended = type >= SQUASHFS_LFIFO_TYPE;
-      if (extended ? !typed(p) : md_read(cur, &p, sizeof(squashfs_ipc_inode), end) != SQFS_OK)
-        return SQFS_ERR;
-      out.nlink = static_cast<int>(std::min<std::uint32_t>(p.nlink, 1u << 30));
-      if (extended) out.xattr = p.xattr;
-      break;
-    }
   }
+  if (err != SQFS_OK) return SQFS_ERR;
   out.next = cur;
-  if (out.xattr != SQUASHFS_INVALID_XATTR &&
-      (!has_xattrs() || out.xattr >= fs_->xattr_info.xattr_ids))
-    return SQFS_ERR;
-  if (S_ISREG(out.base.mode)) {
-    const auto& r = x.reg;
-    if (r.start_block > sb.inode_table_start) return SQFS_ERR;
-    if (r.frag_idx != SQUASHFS_INVALID_FRAG &&
-        (r.frag_idx >= sb.fragments || r.frag_off >= sb.block_size))
-      return SQFS_ERR;
-  }
-  if (S_ISDIR(out.base.mode)) {
-    const auto& d = x.dir;
-    if (d.dir_size < 3 || d.offset >= metadata_size) return SQFS_ERR;
-    if (d.dir_size > 3 && d.start_block >= directory_end() - sb.directory_table_start)
-      return SQFS_ERR;
-  }
-  return SQFS_OK;
+  return check_inode(out);
 }
 
 sqfs_err squash_reader::id(std::uint16_t index, sqfs_id_t& out) {
