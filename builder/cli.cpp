@@ -1,4 +1,4 @@
-#include "cli.hpp"
+#include "builder/cli.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 
 #include <cxxopts.hpp>
 
-#include "commands.hpp"
+#include "builder/commands.hpp"
 #include "elements/error.hpp"
 
 namespace elements::builder {

@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "builder/squashfs/squashfs_writer.hpp"
 #include "elements/enum_table.hpp"
-#include "squashfs_writer.hpp"
 
 namespace elements::builder {
 

@@ -1,14 +1,14 @@
 // The command table (commands.hpp), and the bodies of the commands that
 // are a few lines: convert and cache.
-#include "commands.hpp"
+#include "builder/commands.hpp"
 
 #include <ctime>
 #include <iostream>
 
-#include "convert.hpp"
+#include "builder/definition/convert.hpp"
+#include "builder/progress.hpp"
+#include "builder/steps/step_cache.hpp"
 #include "elements/error.hpp"
-#include "progress.hpp"
-#include "step_cache.hpp"
 
 namespace elements::builder {
 namespace {

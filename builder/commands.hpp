@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "cli.hpp"
+#include "builder/cli.hpp"
 
 namespace elements::builder {
 

@@ -1,4 +1,4 @@
-#include "digest.hpp"
+#include "builder/digest.hpp"
 
 #include <unistd.h>
 

@@ -1,7 +1,7 @@
 // elements-pack: a root filesystem and a definition in, one executable file out.
 #include <iostream>
 
-#include "commands.hpp"
+#include "builder/commands.hpp"
 #include "elements/error.hpp"
 
 using namespace elements;

@@ -3,18 +3,18 @@
 #include <ctime>
 #include <iostream>
 
-#include "assemble.hpp"
-#include "build_steps.hpp"
-#include "commands.hpp"
-#include "definition.hpp"
+#include "builder/commands.hpp"
+#include "builder/definition/definition.hpp"
+#include "builder/progress.hpp"
+#include "builder/publish/assemble.hpp"
+#include "builder/publish/export_oci.hpp"
+#include "builder/publish/runtime_blob.hpp"
+#include "builder/publish/sign.hpp"
+#include "builder/publish/zsync.hpp"
+#include "builder/sources/source.hpp"
+#include "builder/squashfs/payload_layout.hpp"
+#include "builder/steps/build_steps.hpp"
 #include "elements/error.hpp"
-#include "export_oci.hpp"
-#include "payload_layout.hpp"
-#include "progress.hpp"
-#include "runtime_blob.hpp"
-#include "sign.hpp"
-#include "source.hpp"
-#include "zsync.hpp"
 
 namespace elements::builder {
 namespace {

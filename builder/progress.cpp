@@ -1,4 +1,4 @@
-#include "progress.hpp"
+#include "builder/progress.hpp"
 
 #include <unistd.h>
 

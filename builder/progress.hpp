@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cli.hpp"
+#include "builder/cli.hpp"
 
 namespace elements::builder {
 

@@ -1,4 +1,4 @@
-#include "tree.hpp"
+#include "builder/tree.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "debug_log.hpp"
+#include "runtime/debug_log.hpp"
 
 #include <time.h>
 #include <unistd.h>

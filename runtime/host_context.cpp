@@ -1,4 +1,4 @@
-#include "host_context.hpp"
+#include "runtime/host_context.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -3,14 +3,14 @@
 #include <cstdio>
 #include <optional>
 
-#include "appimage_options.hpp"
-#include "cli.hpp"
-#include "container.hpp"
-#include "debug_log.hpp"
 #include "elements/error.hpp"
-#include "instance.hpp"
-#include "oci_bundle.hpp"
-#include "self_image.hpp"
+#include "runtime/cli/appimage_options.hpp"
+#include "runtime/cli/cli.hpp"
+#include "runtime/container/container.hpp"
+#include "runtime/container/instance.hpp"
+#include "runtime/container/oci_bundle.hpp"
+#include "runtime/debug_log.hpp"
+#include "runtime/image/self_image.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The registry of instance names (runtime/instance.hpp, SECURITY.md), for
+# The registry of instance names (runtime/container/instance.hpp, SECURITY.md), for
 # root or the unprivileged user as the caller:
 #   - another real user (nobody) who binds the old abstract name
 #     @elements/UID/ID first neither blocks the caller's start nor receives

@@ -1,4 +1,4 @@
-// The file's own command line (runtime/cli.cpp): a spec and the words given
+// The file's own command line (runtime/cli/cli.cpp): a spec and the words given
 // to the file, parsed into a plan, and the --help made from the spec.
 //
 // Input: the spec's JSON text, a NUL, then the words, each ended by a NUL.
@@ -13,9 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli.hpp"
 #include "elements/spec.hpp"
 #include "fuzz_support.hpp"
+#include "runtime/cli/cli.hpp"
 
 using namespace elements;
 using namespace elements::runtime;

@@ -1,4 +1,4 @@
-// The definition parser (builder/definition.cpp) on arbitrary text:
+// The definition parser (builder/definition/definition.cpp) on arbitrary text:
 // comments, JSON syntax errors and their line and column, the schema, build
 // steps, desktop options and the "run" spec.
 //
@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "definition.hpp"
+#include "builder/definition/definition.hpp"
 #include "fuzz_support.hpp"
 
 using namespace elements;

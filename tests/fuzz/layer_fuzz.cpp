@@ -1,4 +1,4 @@
-// The layer reader (builder/layers.cpp over archive_reader.cpp, libarchive)
+// The layer reader (builder/sources/layers.cpp over archive_reader.cpp, libarchive)
 // on arbitrary archives, plain or compressed: the same bytes are applied as
 // two layers, so the second one's whiteouts and hard links meet a tree the
 // first one made.
@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <string>
 
+#include "builder/sources/layers.hpp"
 #include "fuzz_support.hpp"
-#include "layers.hpp"
 
 using namespace elements;
 using namespace elements::builder;

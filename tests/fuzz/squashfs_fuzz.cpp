@@ -1,5 +1,5 @@
 // The payload reader on whole squashfs images: the superblock check and
-// the bounded readers of runtime/squash_check.cpp over libsquashfuse, as
+// the bounded readers of runtime/image/squash_check.cpp over libsquashfuse, as
 // the runtime uses them. Each input is read as the spec read does it
 // (read_payload_file), walked as the FUSE server serves it (every
 // directory listed, from the start and from each entry's position; every
@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
-#include "squash_extract.hpp"
-#include "squash_image.hpp"
+#include "runtime/image/squash_image.hpp"
+#include "runtime/mount/squash_extract.hpp"
 
 using namespace elements;
 using namespace elements::runtime;
